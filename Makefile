@@ -1,0 +1,48 @@
+# zsbed: thin entry points; the logic lives in the zsbed/ Python package.
+#
+#   make uml-test [VARIANT=default] [KSRC=dir] [SERIES=dir|mbox|none] [K=expr]
+#   make check     harness unit tests, then make uml-test
+#   make help
+
+PY      := /usr/bin/python3
+VARIANT ?= default
+ZSBED   := PYTHONPATH=$(CURDIR) PYTHONDONTWRITEBYTECODE=1 $(PY) -m zsbed
+OPTS     = --variant=$(VARIANT) $(if $(KSRC),--ksrc=$(KSRC)) $(if $(SERIES),--series=$(SERIES))
+PYTEST   = $(if $(K),-k "$(K)")
+
+.PHONY: help uml-test check unit build variants clean distclean
+
+help:
+	@echo "zsbed: user-mode Linux test bed for the zsmalloc zs_free() series"
+	@echo
+	@echo "  make uml-test   fetch Linux 7.3, apply patches/series, build UML, boot,"
+	@echo "                  run KUnit + selftests; results in results/latest/"
+	@echo "  make check      harness unit tests, then make uml-test (what CI runs)"
+	@echo "  make unit       harness unit tests only"
+	@echo "  make build      everything up to the boot (fetch, patch, configure, build)"
+	@echo "  make variants   list build variants (uml-config/*.config)"
+	@echo "  make clean      remove build/ and results/ (keeps the fetched source)"
+	@echo "  make distclean  also remove work/ (fetched and patched trees)"
+	@echo
+	@echo "Options: VARIANT=name  KSRC=/your/linux-7.3  SERIES=dir|mbox|none"
+	@echo "         TIMEOUT=seconds (per boot)  K='pytest -k expression'"
+
+uml-test:
+	@$(ZSBED) uml-test $(OPTS) $(if $(TIMEOUT),--timeout=$(TIMEOUT)) -- $(PYTEST)
+
+build:
+	@$(ZSBED) build $(OPTS)
+
+variants:
+	@$(ZSBED) variants
+
+unit:
+	@$(ZSBED) unit
+
+check: unit uml-test
+
+clean:
+	rm -rf build results
+
+distclean: clean
+	rm -rf work

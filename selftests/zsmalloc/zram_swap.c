@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * zram_swap: smoke test of the swap path through zram and zsmalloc.
+ *
+ * Sets up zram0 as swap, fills anonymous memory with a verifiable pattern,
+ * pages it out with MADV_PAGEOUT, reads every byte back, unmaps, swaps off
+ * and resets zram. Usage: zram_swap [-m MiB]  (default 16).
+ */
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "kselftest.h"
+#include "zram_lib.h"
+
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT 21
+#endif
+
+#define SEED 0x7a73626564ULL	/* "zsbed" */
+
+int main(int argc, char **argv)
+{
+	size_t mib = 16, psz = sysconf(_SC_PAGESIZE), pages, bad;
+	struct zram_mm_stat st;
+	void *mem;
+	int opt, err;
+
+	while ((opt = getopt(argc, argv, "m:")) != -1) {
+		if (opt == 'm')
+			mib = strtoul(optarg, NULL, 0);
+	}
+	pages = mib * 1024 * 1024 / psz;
+
+	ksft_print_header();
+	if (access(ZRAM_SYS, F_OK))
+		ksft_exit_skip("no %s (CONFIG_ZRAM off?)\n", ZRAM_SYS);
+	ksft_set_plan(5);
+
+	err = zram_swap_setup(4 * mib * 1024 * 1024);
+	if (err)
+		ksft_exit_fail_msg("zram swap set-up: %s\n", strerror(-err));
+	ksft_test_result_pass("zram0 set up as swap (%zu MiB)\n", 4 * mib);
+
+	mem = mmap(NULL, pages * psz, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		ksft_exit_fail_perror("mmap");
+	fill_pattern(mem, pages, psz, SEED);
+	if (madvise(mem, pages * psz, MADV_PAGEOUT))
+		ksft_exit_fail_perror("madvise(MADV_PAGEOUT)");
+	err = zram_mm_stat(&st);
+	ksft_print_msg("after pageout: orig_data_size %llu compr_data_size %llu mem_used_total %llu\n",
+		       st.orig_data_size, st.compr_data_size, st.mem_used_total);
+	/* At least 90% of the pages must have gone to zram. */
+	ksft_test_result(!err && st.orig_data_size >= pages * psz / 10 * 9 &&
+			 st.mem_used_total > 0,
+			 "pageout stored %llu of %zu bytes in zram\n",
+			 st.orig_data_size, pages * psz);
+
+	bad = count_bad_pages(mem, pages, psz, SEED);
+	ksft_test_result(bad == 0, "read back %zu pages, %zu mismatched\n",
+			 pages, bad);
+
+	munmap(mem, pages * psz);
+	err = swapoff(ZRAM_DEV) ? -errno : 0;
+	if (!err)
+		err = zram_mm_stat(&st);
+	ksft_test_result(!err && st.orig_data_size == 0,
+			 "munmap + swapoff leave %llu bytes stored in zram (err %d)\n",
+			 st.orig_data_size, err);
+
+	err = sysfs_write(ZRAM_SYS "/reset", "1");
+	ksft_test_result(!err, "zram reset (err %d)\n", err);
+	ksft_finished();
+}

@@ -1,0 +1,30 @@
+"""Fixtures for the harness's unit tests."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(scope="session")
+def ktree() -> Path:
+    """A Linux tree whose tools/testing/kunit modules the harness imports.
+
+    ``make unit`` fetches it and passes it in ZSBED_KTREE.
+    """
+    tree = Path(os.environ.get("ZSBED_KTREE", REPO / "work" / "linux-7.3"))
+    if not (tree / "tools/testing/kunit/kunit_parser.py").is_file():
+        pytest.fail(f"{tree}: no kernel tree; run the unit tests with 'make unit'")
+    return tree
+
+
+@pytest.fixture
+def data() -> Path:
+    return DATA

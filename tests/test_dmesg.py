@@ -1,0 +1,31 @@
+"""The dmesg checker on saved log fragments."""
+from __future__ import annotations
+
+from zsbed import dmesg
+
+
+def test_reports_of_every_kind_are_found() -> None:
+    log = "\n".join([
+        "zram: Added device: zram0",
+        "BUG: KASAN: use-after-free in zs_free+0x10/0x200",
+        "=============================================================================",
+        "BUG zs_handle (Not tainted): Object already free",
+        "WARNING: CPU: 1 PID: 42 at mm/zsmalloc.c:1234 zs_free+0x99/0x100",
+        "kmemleak: 3 new suspected memory leaks (see /sys/kernel/debug/kmemleak)",
+        "WARNING: possible circular locking dependency detected",
+        "Kernel panic - not syncing: Segfault with no mm",
+    ])
+    kinds = [f.kind for f in dmesg.check(log)]
+    assert kinds == ["KASAN", "SLUB", "WARNING", "kmemleak", "lockdep", "Oops"]
+    assert all(not f.benign for f in dmesg.check(log))
+
+
+def test_clean_boot_has_no_findings() -> None:
+    assert dmesg.check("Linux version 7.3.4\nzsbed-init: plan finished, powering off\n") == []
+
+
+def test_uml_smp_rcu_warning_is_benign_only_at_the_uml_site() -> None:
+    uml = "WARNING: suspicious RCU usage\n7.3.4 #1 Not tainted\n-----\narch/um/kernel/smp.c:100 suspicious\n"
+    ours = "WARNING: suspicious RCU usage\n7.3.4 #1 Not tainted\n-----\nmm/zsmalloc.c:100 suspicious\n"
+    assert dmesg.check(uml)[0].benign
+    assert not dmesg.check(ours)[0].benign

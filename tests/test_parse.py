@@ -1,0 +1,52 @@
+"""KTAP -> cases, through the kernel's own kunit_parser, on saved logs."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from zsbed.parse import Case, has_ktap, parse_ktap
+
+
+def _outcomes(cases: list[Case]) -> dict[str, str]:
+    return {c.name: c.outcome for c in cases}
+
+
+def test_selftest_ktap_maps_each_case(ktree: Path, data: Path) -> None:
+    text = (data / "selftest-pass.ktap").read_text().splitlines()
+    cases = parse_ktap(ktree, text, "selftests.zsmalloc.zram_swap")
+    assert _outcomes(cases) == {
+        "selftests.zsmalloc.zram_swap.zram0 set up as swap (64 MiB)": "passed",
+        "selftests.zsmalloc.zram_swap.pageout stored 16777216 of 16777216 bytes in zram": "passed",
+        "selftests.zsmalloc.zram_swap.zswap not enabled": "skipped",
+    }
+
+
+def test_selftest_failure_and_missing_cases(ktree: Path, data: Path) -> None:
+    cases = parse_ktap(ktree, (data / "selftest-fail.ktap").read_text().splitlines(), "st")
+    out = _outcomes(cases)
+    assert out["st.read back 4096 pages, 17 mismatched"] == "failed"
+    # The plan said 4; the 4th never came: the parser's error becomes an error case.
+    assert any(o == "error" for o in out.values())
+
+
+def test_kunit_nested_suites_from_console(ktree: Path, data: Path) -> None:
+    text = (data / "kunit-nested.log").read_text()
+    assert has_ktap(text)
+    out = _outcomes(parse_ktap(ktree, text.splitlines(), "kunit"))
+    assert out == {
+        "kunit.zsmalloc.zsmalloc_alloc_free_all_classes": "passed",
+        "kunit.zsmalloc.zsmalloc_deferred_flush": "failed",
+        "kunit.zsmalloc.zsmalloc_obj_roundtrip": "skipped",
+        "kunit.other.other_case": "passed",
+    }
+
+
+def test_kunit_crash_midway_is_an_error(ktree: Path, data: Path) -> None:
+    text = (data / "kunit-crash.log").read_text().splitlines()
+    cases = parse_ktap(ktree, text, "kunit")
+    out = _outcomes(cases)
+    assert out["kunit.zsmalloc.zsmalloc_alloc_free_all_classes"] == "passed"
+    assert "error" in out.values()
+
+
+def test_no_ktap() -> None:
+    assert not has_ktap("Linux version 7.3.4\nno tests here\n")

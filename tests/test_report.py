@@ -1,0 +1,44 @@
+"""Cases -> pytest tests, JUnit XML and summary.json."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from zsbed import report
+from zsbed.parse import Case
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_cases_become_pytest_tests(tmp_path: Path) -> None:
+    cases = [Case("kunit.zsmalloc.a", "passed", None),
+             Case("kunit.zsmalloc.b", "failed", None, "EXPECTATION FAILED", "log line"),
+             Case("boot.main", "passed", 0.4),
+             Case("selftests.zsmalloc.zram_swap.exit", "skipped", 0.1, "KSFT_SKIP"),
+             Case("kunit.zsmalloc.<suite>", "error", None, "KTAP status TEST_CRASHED")]
+    info = report.RunInfo(variant="default", kernel="7.3.4 (test)")
+    report.write_cases(tmp_path, info, cases)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run([sys.executable, "-m", "pytest", *report.pytest_args(tmp_path, [])],
+                          cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stdout
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    outcomes = {t["name"]: t["outcome"] for t in summary["tests"]}
+    assert outcomes == {"kunit.zsmalloc.a": "passed", "kunit.zsmalloc.b": "failed",
+                        "boot.main": "passed", "selftests.zsmalloc.zram_swap.exit": "skipped",
+                        "kunit.zsmalloc.<suite>": "error"}
+    assert summary["counts"] == {"passed": 2, "failed": 1, "skipped": 1, "error": 1}
+    assert all(t["variant"] == "default" and t["kernel"] == "7.3.4 (test)" for t in summary["tests"])
+    junit = (tmp_path / "junit.xml").read_text()
+    assert 'name="kunit.zsmalloc.b"' in junit and "EXPECTATION FAILED" in junit
+
+    # -k selects; summary.json lists only what ran.
+    proc = subprocess.run([sys.executable, "-m", "pytest",
+                           *report.pytest_args(tmp_path, ["-k", "boot"])],
+                          cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert [t["name"] for t in summary["tests"]] == ["boot.main"]

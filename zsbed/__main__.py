@@ -1,0 +1,6 @@
+"""Entry point: ``python3 -m zsbed``."""
+import sys
+
+from zsbed.cli import main
+
+sys.exit(main())

@@ -1,0 +1,134 @@
+"""Stage 4, build: the UML kernel, the guest init and the selftests.
+
+The kernel is built out of tree in ``build/<variant>/`` with ``-j$(nproc)``
+and ccache when present. When zsbed owns the source tree and neither the
+patches nor the config changed since the last successful build, make is not
+run at all. A user's KSRC tree always goes through make (kbuild itself then
+decides what, if anything, to rebuild).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from zsbed import paths
+from zsbed.errors import ZsbedError
+from zsbed.progress import say, step
+
+STAMP = ".zsbed-build.json"
+PROGRESS_EVERY = 20.0
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """A built UML kernel."""
+
+    bdir: Path
+    variant: str
+
+    @property
+    def linux(self) -> Path:
+        return self.bdir / "linux"
+
+    @property
+    def config(self) -> Path:
+        return self.bdir / ".config"
+
+    def has(self, option: str) -> bool:
+        """True if CONFIG_<option>=y in the built config."""
+        return f"\nCONFIG_{option}=y\n" in "\n" + self.config.read_text()
+
+
+def make_vars() -> list[str]:
+    """ARCH, CC (through ccache when present) and parallelism."""
+    cc = "ccache gcc" if shutil.which("ccache") else "gcc"
+    return ["ARCH=um", f"CC={cc}", f"HOSTCC={cc}", f"-j{os.cpu_count() or 1}"]
+
+
+def first_error(log: Path) -> str:
+    """The first compiler or make error in a build log."""
+    for line in log.read_text(errors="replace").splitlines():
+        if re.search(r"(error:|Error \d+|undefined reference)", line):
+            return line.strip()
+    return "make failed"
+
+
+def _watch(log: Path, done: threading.Event, what: str) -> None:
+    start = time.monotonic()
+    while not done.wait(PROGRESS_EVERY):
+        try:
+            text = log.read_text(errors="replace")
+        except OSError:
+            continue
+        objs = len(re.findall(r"(?m)^\s+(CC|AS|LD)\s", text))
+        say(f"[build] {what}: {time.monotonic() - start:.0f}s, {objs} objects so far")
+
+
+def run_make(src: Path, bdir: Path, targets: list[str], log: Path, what: str) -> None:
+    """Run kbuild with output to ``log`` and a progress line every 20 s."""
+    done = threading.Event()
+    watcher = threading.Thread(target=_watch, args=(log, done, what), daemon=True)
+    with log.open("w") as out:
+        watcher.start()
+        try:
+            proc = subprocess.run(["make", "-C", str(src), f"O={bdir}", *make_vars(), *targets],
+                                  stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        finally:
+            done.set()
+    if proc.returncode != 0:
+        raise ZsbedError(f"build: {first_error(log)} (log: {paths.show(log)})")
+
+
+def build_kernel(src: Path, bdir: Path, variant: str, digest: str, always: bool) -> Kernel:
+    """Stage entry point for the kernel; ``digest`` names patches + config."""
+    kernel = Kernel(bdir=bdir, variant=variant)
+    stamp = bdir / STAMP
+    if (not always and kernel.linux.is_file() and stamp.is_file()
+            and json.loads(stamp.read_text()).get("digest") == digest):
+        say(f"[build] {variant}: nothing changed, not running make")
+        return kernel
+    with step("build", f"{variant}: make linux in {paths.show(bdir)}"):
+        run_make(src, bdir, ["linux"], bdir / "build.log", variant)
+    stamp.write_text(json.dumps({"digest": digest}) + "\n")
+    return kernel
+
+
+def build_guest() -> Path:
+    """The static init program the UML boots into."""
+    out = paths.BUILD / "guest" / "zsbed-init"
+    source = paths.GUEST_SRC / "init.c"
+    if out.is_file() and out.stat().st_mtime >= source.stat().st_mtime:
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run(["gcc", "-static", "-O2", "-Wall", "-Werror", "-o", str(out), str(source)],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise ZsbedError(f"{paths.show(source)}: does not compile: "
+                         f"{(proc.stderr.strip().splitlines() or ['?'])[0]}")
+    return out
+
+
+def build_selftests(src: Path) -> list[Path]:
+    """Build selftests/zsmalloc with the kernel's lib.mk; return the programs."""
+    out = paths.BUILD / "selftests" / "zsmalloc"
+    out.mkdir(parents=True, exist_ok=True)
+    log = out / "build.log"
+    with log.open("w") as fh:
+        proc = subprocess.run(["make", "-C", str(paths.SELFTESTS / "zsmalloc"), f"KSRC={src}",
+                               f"OUTPUT={out}"], stdout=fh, stderr=subprocess.STDOUT)
+    if proc.returncode != 0:
+        raise ZsbedError(f"selftests/zsmalloc: {first_error(log)} (log: {paths.show(log)})")
+    listing = subprocess.run(["make", "-s", "-C", str(paths.SELFTESTS / "zsmalloc"), f"KSRC={src}",
+                              f"OUTPUT={out}", "print-progs"], capture_output=True, text=True)
+    progs = [Path(p) for p in listing.stdout.split()]
+    missing = [p for p in progs if not p.is_file()]
+    if listing.returncode != 0 or not progs or missing:
+        raise ZsbedError(f"selftests/zsmalloc: built programs not found ({missing or listing.stderr.strip()})")
+    return progs

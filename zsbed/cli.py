@@ -1,0 +1,138 @@
+"""Command line: the pipeline fetch -> patch -> configure -> build -> boot ->
+run -> parse -> report, one module per stage. The Makefile calls this."""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from zsbed import configure, deps, paths
+from zsbed.build import Kernel, build_guest, build_kernel, build_selftests
+from zsbed.errors import ZsbedError
+from zsbed.fetch import Tree, fetch
+from zsbed.patch import patch
+from zsbed.progress import say
+
+DEFAULT_TIMEOUT = 120
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Everything a boot needs."""
+
+    tree: Tree
+    src: Path
+    kernel: Kernel
+    init: Path
+    selftests: list[Path]
+
+
+def build_dir(tree: Tree, variant: str) -> Path:
+    """build/<variant>, or build/<variant>-<hash> for a user's KSRC tree."""
+    if tree.managed:
+        return paths.BUILD / variant
+    return paths.BUILD / f"{variant}-{hashlib.sha256(str(tree.path).encode()).hexdigest()[:8]}"
+
+
+def prepare(args: argparse.Namespace) -> Prepared:
+    """Fetch, patch, configure and build: everything up to the boot."""
+    deps.ensure()
+    tree = fetch(args.ksrc)
+    src, source_digest = patch(tree, args.series)
+    bdir = build_dir(tree, args.variant)
+    config_digest = configure.configure(src, source_digest, args.variant, bdir)
+    kernel = build_kernel(src, bdir, args.variant, config_digest, always=not tree.managed)
+    return Prepared(tree=tree, src=src, kernel=kernel, init=build_guest(),
+                    selftests=build_selftests(src))
+
+
+def cmd_uml_test(args: argparse.Namespace) -> int:
+    """Build, boot the default plan once, and report through pytest."""
+    from zsbed import report
+    from zsbed.run import Program, run_boot
+
+    prep = prepare(args)
+    run = report.new_run(args.variant)
+    programs = [Program(name=f"selftests.zsmalloc.{p.name}", argv=(str(p),))
+                for p in prep.selftests]
+    cases = run_boot(prep.src, prep.kernel, prep.init, programs, run, "main", args.timeout)
+    info = report.RunInfo(variant=args.variant, kernel=prep.tree.kernel)
+    report.write_cases(run, info, cases)
+    import pytest
+    code = pytest.main(report.pytest_args(run, args.pytest_args))
+    say(f"results: {paths.show(run)} (results/latest): summary.json, junit.xml, ktap/, dmesg/")
+    return int(code)
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    prep = prepare(args)
+    say(f"kernel: {paths.show(prep.kernel.linux)} ({prep.tree.kernel})")
+    return 0
+
+
+def cmd_unit(args: argparse.Namespace) -> int:
+    """The harness's own unit tests (they use the tree's kunit.py modules)."""
+    import os
+
+    import pytest
+
+    deps.ensure()
+    tree = fetch(args.ksrc)
+    os.environ["ZSBED_KTREE"] = str(tree.path)
+    return int(pytest.main([str(paths.REPO / "tests"), "-q", "-p", "no:cacheprovider",
+                            "--rootdir", str(paths.REPO), *args.pytest_args]))
+
+
+def cmd_variants(args: argparse.Namespace) -> int:
+    for name in configure.variants():
+        first = (paths.UML_CONFIG / f"{name}.config").read_text().splitlines()[:1]
+        print(f"{name:12} {first[0].lstrip('# ') if first else ''}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="zsbed", description=__doc__)
+    sub = top.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--variant", default="default", help="uml-config/<variant>.config")
+        p.add_argument("--ksrc", default=None, help="your own 7.3.x tree (used read-only)")
+        p.add_argument("--series", default=None, help="dir with a series file, an mbox, or 'none'")
+
+    p = sub.add_parser("uml-test", help="build, boot UML, run KUnit and the selftests")
+    common(p)
+    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="per boot, seconds")
+    p.add_argument("pytest_args", nargs="*", help="passed to pytest (e.g. -k zram)")
+    p.set_defaults(func=cmd_uml_test)
+    p = sub.add_parser("build", help="fetch, patch, configure and build only")
+    common(p)
+    p.set_defaults(func=cmd_build)
+    p = sub.add_parser("unit", help="the harness's unit tests")
+    p.add_argument("--ksrc", default=None, help="tree whose kunit.py modules to use")
+    p.add_argument("pytest_args", nargs="*")
+    p.set_defaults(func=cmd_unit)
+    p = sub.add_parser("variants", help="list build variants")
+    p.set_defaults(func=cmd_variants)
+    return top
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupt)
+    try:
+        return int(args.func(args))
+    except ZsbedError as exc:
+        print(f"zsbed: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("zsbed: interrupted; UML processes killed, partial results kept", file=sys.stderr)
+        return 130

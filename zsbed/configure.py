@@ -1,0 +1,103 @@
+"""Stage 3, configure: merge Kconfig fragments and check what survived.
+
+``uml-config/base.config`` plus ``uml-config/<variant>.config`` are merged by
+the kernel's ``scripts/kconfig/merge_config.sh`` on top of allnoconfig (only
+what the tests need gets built). Afterwards every option a fragment asked for
+must be in the final .config with the requested value, as kunit.py checks its
+kunitconfig; otherwise the stage fails naming the option and the fragment.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from zsbed import ktools, paths
+from zsbed.errors import ZsbedError
+from zsbed.progress import say, step
+
+BASE = "base"
+STAMP = ".zsbed-config.json"
+
+
+def variants() -> list[str]:
+    """Names of the variants ``VARIANT=`` accepts."""
+    return sorted(p.stem for p in paths.UML_CONFIG.glob("*.config") if p.stem != BASE)
+
+
+def fragments(variant: str) -> list[Path]:
+    """The fragments of a variant, in merge order."""
+    frag = paths.UML_CONFIG / f"{variant}.config"
+    if variant == BASE or not frag.is_file():
+        raise ZsbedError(f"VARIANT={variant}: no uml-config/{variant}.config "
+                         f"(variants: {', '.join(variants())})")
+    return [paths.UML_CONFIG / f"{BASE}.config", frag]
+
+
+def requested(tree: Path, frags: list[Path]) -> dict[str, tuple[str, Path]]:
+    """Option -> (value, fragment) over all fragments, later ones winning."""
+    kunit_config = ktools.load(tree, "kunit_config")
+    wanted: dict[str, tuple[str, Path]] = {}
+    for frag in frags:
+        try:
+            parsed = kunit_config.parse_from_string(frag.read_text())
+        except kunit_config.KconfigParseError as exc:
+            raise ZsbedError(f"{paths.show(frag)}: {exc}") from exc
+        for entry in parsed.as_entries():
+            wanted[entry.name] = (entry.value, frag)
+    return wanted
+
+
+def missing_options(wanted: dict[str, tuple[str, Path]], final: dict[str, str]) -> list[str]:
+    """Describe each requested option the final .config does not have."""
+    problems = []
+    for name, (value, frag) in wanted.items():
+        got = final.get(name, "n")
+        if got != value:
+            problems.append(f"CONFIG_{name}={value} (from {frag.name}) "
+                            f"is {'not set' if got == 'n' else got} in the final .config")
+    return problems
+
+
+def read_config(config: Path, tree: Path) -> dict[str, str]:
+    """Parse a .config into option -> value ('n' for 'is not set')."""
+    kunit_config = ktools.load(tree, "kunit_config")
+    return {e.name: e.value for e in kunit_config.parse_file(str(config)).as_entries()}
+
+
+def config_digest(frags: list[Path], source_digest: str) -> str:
+    h = hashlib.sha256(source_digest.encode())
+    for frag in frags:
+        h.update(frag.name.encode() + b"\0" + frag.read_bytes())
+    return h.hexdigest()
+
+
+def configure(src: Path, source_digest: str, variant: str, bdir: Path) -> str:
+    """Stage entry point: write ``bdir/.config``; return the config digest."""
+    frags = fragments(variant)
+    digest = config_digest(frags, source_digest)
+    stamp = bdir / STAMP
+    config = bdir / ".config"
+    if config.is_file() and stamp.is_file() and json.loads(stamp.read_text()).get("digest") == digest:
+        say(f"[configure] {variant}: fragments unchanged")
+        return digest
+    bdir.mkdir(parents=True, exist_ok=True)
+    wanted = requested(src, frags)
+    with step("configure", f"{variant}: merge_config.sh -n " + " ".join(f.name for f in frags)):
+        log = bdir / "configure.log"
+        with log.open("w") as out:
+            proc = subprocess.run(
+                ["bash", "scripts/kconfig/merge_config.sh", "-n", "-O", str(bdir),
+                 *map(str, frags)],
+                cwd=src, env={**os.environ, "ARCH": "um"}, stdout=out, stderr=subprocess.STDOUT)
+        if proc.returncode != 0:
+            raise ZsbedError(f"configure: merge_config.sh failed (log: {log})")
+        problems = missing_options(wanted, read_config(config, src))
+        if problems:
+            raise ZsbedError(f"configure: {problems[0]}"
+                             + (f" (+{len(problems) - 1} more, see {log})" if len(problems) > 1 else ""))
+    stamp.write_text(json.dumps({"digest": digest}) + "\n")
+    return digest
+

@@ -1,0 +1,62 @@
+"""Debian packages zsbed needs, checked (and installed as root) up front."""
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from zsbed.errors import ZsbedError
+from zsbed.progress import step
+
+# (package, how to tell it is there)
+NEEDED: tuple[tuple[str, str], ...] = (
+    ("gcc", "cmd:gcc"),
+    ("make", "cmd:make"),
+    ("flex", "cmd:flex"),
+    ("bison", "cmd:bison"),
+    ("bc", "cmd:bc"),
+    ("patch", "cmd:patch"),
+    ("xz-utils", "cmd:xz"),
+    ("perl", "cmd:perl"),
+    ("libc6-dev", "file:/usr/include/stdio.h"),
+    ("ccache", "cmd:ccache"),
+    ("python3-pytest", "py:pytest"),
+)
+
+
+def _present(probe: str) -> bool:
+    kind, _, what = probe.partition(":")
+    if kind == "cmd":
+        return shutil.which(what) is not None
+    if kind == "file":
+        return Path(what).exists()
+    return importlib.util.find_spec(what) is not None
+
+
+def missing() -> list[str]:
+    """Packages whose probe fails."""
+    return [pkg for pkg, probe in NEEDED if not _present(probe)]
+
+
+def ensure() -> None:
+    """Install what is missing (as root), or say exactly what to install."""
+    absent = missing()
+    if not absent:
+        return
+    if os.geteuid() != 0:
+        raise ZsbedError(f"missing Debian packages: {' '.join(absent)} "
+                         f"(run: sudo apt-get install {' '.join(absent)})")
+    with step("deps", f"apt-get install {' '.join(absent)}"):
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        for cmd in (["apt-get", "update", "-qq"],
+                    ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *absent]):
+            proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+            if proc.returncode != 0:
+                last = (proc.stderr.strip().splitlines() or ["?"])[-1]
+                raise ZsbedError(f"deps: {' '.join(cmd[:2])} failed: {last}")
+    importlib.invalidate_caches()
+    still = missing()
+    if still:
+        raise ZsbedError(f"deps: still missing after install: {' '.join(still)}")

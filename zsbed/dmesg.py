@@ -1,0 +1,79 @@
+"""The dmesg checker: any kernel report in a boot's log fails the boot.
+
+A report is a line matching one of REPORTS. A report that is known to come
+from UML itself rather than the code under test is listed, with the reason,
+in BENIGN: the one place where such exceptions live.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# (kind, pattern) — matched against each console line.
+REPORTS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("KASAN", re.compile(r"BUG: KASAN: |KASAN: ")),
+    ("kmemleak", re.compile(r"kmemleak: \d+ new suspected memory leaks|unreferenced object 0x")),
+    ("lockdep", re.compile(r"WARNING: (possible circular locking|possible recursive locking|"
+                           r"inconsistent lock state|suspicious RCU usage|bad unlock balance)|"
+                           r"BUG: (sleeping function called|scheduling while atomic|"
+                           r"spinlock|rwlock|held lock freed)")),
+    ("SLUB", re.compile(r"^\s*(\[[^]]*\]\s*)?BUG [\w-]+ \(.*\): |Object already free|"
+                        r"Poison overwritten|Redzone overwritten")),
+    ("BUG", re.compile(r"BUG: |kernel BUG at ")),
+    ("WARNING", re.compile(r"WARNING: |------------\[ cut here \]------------")),
+    ("Oops", re.compile(r"Oops|general protection fault|Kernel panic - not syncing|"
+                        r"Segfault with no mm|Kernel mode fault")),
+)
+
+@dataclass(frozen=True)
+class Benign:
+    """A report that is not caused by the code under test.
+
+    ``header`` matches the report's first line; ``context`` must match within
+    the next ``window`` lines (the report's own file/function lines), so only
+    that exact site is forgiven.
+    """
+
+    header: re.Pattern[str]
+    context: re.Pattern[str]
+    reason: str
+    window: int = 6
+
+
+# The one place where known-benign reports are listed, with the reason.
+BENIGN: tuple[Benign, ...] = (
+    Benign(re.compile(r"WARNING: suspicious RCU usage"), re.compile(r"arch/um/"),
+           "UML SMP bring-up (arch/um) trips lockdep-RCU; it comes from UML itself, "
+           "not from zsmalloc, zram or zswap"),
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One kernel report found in a log."""
+
+    lineno: int
+    kind: str
+    line: str
+    benign: str = ""          # the reason, when the report is known-benign
+
+
+def _benign_reason(lines: list[str], index: int) -> str:
+    """The reason the report at ``lines[index]`` is benign, or ''."""
+    for entry in BENIGN:
+        if entry.header.search(lines[index]):
+            if entry.context.search("\n".join(lines[index:index + entry.window])):
+                return entry.reason
+    return ""
+
+
+def check(text: str) -> list[Finding]:
+    """Every kernel report in ``text``, with known-benign ones marked."""
+    findings = []
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        for kind, pattern in REPORTS:
+            if pattern.search(line):
+                findings.append(Finding(index + 1, kind, line.strip(), _benign_reason(lines, index)))
+                break
+    return findings

@@ -1,0 +1,84 @@
+"""Stage 8, report: results/<run-id>/ and the pytest view of the cases.
+
+Every case becomes a pytest test (``pytest -k`` selects, JUnit XML is
+pytest's own). ``summary.json`` lists what pytest ran, with the outcome,
+duration, variant and kernel of each test. ``results/latest`` points at the
+newest run.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from zsbed import paths
+from zsbed.parse import Case
+
+CASES = "cases.json"
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What every result of a run records."""
+
+    variant: str
+    kernel: str
+
+
+def new_run(variant: str) -> Path:
+    """Create results/<run-id>/ and point results/latest at it."""
+    run_id = time.strftime("%Y%m%d-%H%M%S") + f"-{variant}"
+    run = paths.RESULTS / run_id
+    suffix = 1
+    while run.exists():
+        suffix += 1
+        run = paths.RESULTS / f"{run_id}.{suffix}"
+    run.mkdir(parents=True)
+    latest = paths.RESULTS / "latest"
+    tmp = paths.RESULTS / f".latest.{os.getpid()}"
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(run.name)
+    tmp.replace(latest)
+    return run
+
+
+def write_cases(run: Path, info: RunInfo, cases: list[Case]) -> Path:
+    """Save the parsed cases; the pytest plugin reads them back."""
+    out = run / CASES
+    out.write_text(json.dumps({"variant": info.variant, "kernel": info.kernel,
+                               "cases": [c.to_json() for c in cases]}, indent=1) + "\n")
+    return out
+
+
+def load_cases(path: Path) -> tuple[RunInfo, list[Case]]:
+    """Inverse of write_cases."""
+    data = json.loads(path.read_text())
+    return (RunInfo(variant=data["variant"], kernel=data["kernel"]),
+            [Case(**c) for c in data["cases"]])
+
+
+def summary_entry(case: Case, info: RunInfo, pytest_outcome: str) -> dict[str, Any]:
+    """One summary.json entry: pytest's verdict, refined to 'error' for crashes."""
+    outcome = pytest_outcome
+    if case.outcome == "error" and pytest_outcome == "failed":
+        outcome = "error"
+    return {"name": case.name, "outcome": outcome, "duration": case.duration,
+            "variant": info.variant, "kernel": info.kernel, "message": case.message}
+
+
+def write_summary(run: Path, entries: list[dict[str, Any]]) -> Path:
+    out = run / "summary.json"
+    counts = {k: sum(e["outcome"] == k for e in entries)
+              for k in ("passed", "failed", "skipped", "error")}
+    out.write_text(json.dumps({"counts": counts, "tests": entries}, indent=1) + "\n")
+    return out
+
+
+def pytest_args(run: Path, extra: list[str]) -> list[str]:
+    """Arguments for pytest.main() to expose ``run``'s cases as tests."""
+    return [str(run / CASES), "-p", "zsbed.pytest_plugin", "--rootdir", str(paths.REPO),
+            "-o", "junit_family=xunit2", "-o", "junit_suite_name=zsbed",
+            f"--junitxml={run / 'junit.xml'}", "-p", "no:cacheprovider", "-q", "-rfE", *extra]

@@ -1,0 +1,148 @@
+"""Stage 6, run: boot UML on a test plan and turn what it left into cases.
+
+A plan is a list of programs the guest init runs in order, each with its own
+timeout. One boot yields:
+- ``boot.<name>``: the boot powered off by itself after running the plan;
+- ``dmesg.<name>``: no kernel report (BUG, KASAN, WARNING, ...) in its log;
+- the KUnit cases printed at boot, and each program's KTAP cases, parsed
+  with the kernel's own parser;
+- ``<program>.exit``: the program's exit status (KSFT_SKIP counts as skip).
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from zsbed import dmesg
+from zsbed.boot import Boot, boot
+from zsbed.build import Kernel
+from zsbed.parse import Case, has_ktap, parse_ktap
+from zsbed.progress import say
+
+KSFT_SKIP = 4
+
+
+@dataclass(frozen=True)
+class Program:
+    """One plan entry: a case prefix, a host binary and its arguments."""
+
+    name: str             # e.g. "selftests.zsmalloc.zram_swap"
+    argv: tuple[str, ...]
+    timeout: int = 60
+
+
+def write_plan(plan: Path, programs: list[Program]) -> None:
+    """Write the plan in the format zsbed-init reads."""
+    lines = []
+    for prog in programs:
+        if any(" " in a or "\t" in a for a in prog.argv):
+            raise ValueError(f"plan argument with white space: {prog.argv}")
+        lines.append(f"{prog.name} {prog.timeout} {' '.join(prog.argv)}")
+    plan.write_text("\n".join(lines) + "\n")
+
+
+def boot_case(b: Boot, findings: list[dmesg.Finding]) -> Case:
+    """Did the boot run its plan and power off by itself?"""
+    if b.timed_out:
+        panic = next((f.line for f in findings if f.kind == "Oops"), "")
+        why = f"killed after the {b.seconds:.0f}s timeout" + (f" ({panic})" if panic else " (hung)")
+        return Case(f"boot.{b.name}", "failed", b.seconds, why)
+    if not b.finished:
+        last = (b.console.read_text(errors="replace").strip().splitlines() or ["(no output)"])[-1]
+        return Case(f"boot.{b.name}", "failed", b.seconds,
+                    f"UML exited (status {b.exit_code}) before the plan finished; last line: {last}")
+    return Case(f"boot.{b.name}", "passed", b.seconds)
+
+
+def dmesg_case(b: Boot, findings: list[dmesg.Finding]) -> Case:
+    """Fail on any kernel report that is not listed as benign."""
+    bad = [f for f in findings if not f.benign]
+    benign = [f for f in findings if f.benign]
+    note = f" ({len(benign)} known-benign: {benign[0].benign})" if benign else ""
+    if bad:
+        text = "\n".join(f"{b.console.name}:{f.lineno}: [{f.kind}] {f.line}" for f in bad)
+        return Case(f"dmesg.{b.name}", "failed", None,
+                    f"{len(bad)} kernel report(s), first: [{bad[0].kind}] {bad[0].line}{note}", text)
+    return Case(f"dmesg.{b.name}", "passed", None, note.strip())
+
+
+def program_cases(tree: Path, b: Boot, programs: list[Program]) -> list[Case]:
+    """KTAP cases and the exit status of every program in the plan."""
+    status = {}
+    for line in b.status_lines:
+        words = line.split()
+        if len(words) == 3:
+            status[words[0]] = (words[1], int(words[2]) / 1000.0)
+    cases: list[Case] = []
+    for prog in programs:
+        ktap = b.outdir / f"{prog.name}.ktap"
+        text = ktap.read_text(errors="replace") if ktap.is_file() else ""
+        if prog.name not in status:
+            cases.append(Case(f"{prog.name}.exit", "error", None,
+                              "did not run or did not finish (boot died first)", text[-4000:]))
+            if has_ktap(text):
+                cases += parse_ktap(tree, text.splitlines(), prog.name)
+            continue
+        word, seconds = status[prog.name]
+        if word == "0":
+            cases.append(Case(f"{prog.name}.exit", "passed", seconds))
+        elif word == str(KSFT_SKIP):
+            cases.append(Case(f"{prog.name}.exit", "skipped", seconds, "exit status 4 (KSFT_SKIP)"))
+        else:
+            cases.append(Case(f"{prog.name}.exit", "failed", seconds, f"exit status {word}", text[-4000:]))
+        if has_ktap(text):
+            cases += parse_ktap(tree, text.splitlines(), prog.name)
+    return cases
+
+
+def kunit_cases(tree: Path, kernel: Kernel, console: str, ktap_out: Path) -> list[Case]:
+    """KUnit results printed on the console at boot."""
+    if not has_ktap(console):
+        if any(line.endswith("_KUNIT_TEST=y") for line in kernel.config.read_text().splitlines()):
+            return [Case("kunit", "error", None, "KUnit tests are configured but printed no KTAP")]
+        return []
+    ktap_out.write_text(console)
+    return parse_ktap(tree, console.splitlines(), "kunit")
+
+
+def decode_panic(tree: Path, kernel: Kernel, console: Path, out: Path) -> None:
+    """Best effort: resolve a crash's stack with scripts/decode_stacktrace.sh."""
+    vmlinux = kernel.bdir / "vmlinux"
+    script = tree / "scripts" / "decode_stacktrace.sh"
+    if not (vmlinux.is_file() and script.is_file()):
+        return
+    try:
+        with console.open("rb") as inp, out.open("wb") as outp:
+            subprocess.run(["bash", str(script), str(vmlinux), str(tree)], stdin=inp, stdout=outp,
+                           stderr=subprocess.DEVNULL, timeout=60)
+        say(f"[run] decoded stack trace: {out}")
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def run_boot(tree: Path, kernel: Kernel, init: Path, programs: list[Program], results: Path,
+             name: str, timeout: float, extra: list[str] | None = None) -> list[Case]:
+    """Boot once with ``programs`` as the plan; return every case it yields."""
+    outdir = results / "ktap" / name
+    dmesg_dir = results / "dmesg"
+    dmesg_dir.mkdir(parents=True, exist_ok=True)
+    outdir.mkdir(parents=True, exist_ok=True)
+    plan = outdir / "plan"
+    write_plan(plan, programs)
+    say(f"[boot] {name}: {kernel.variant} UML, {len(programs)} programs, timeout {timeout:.0f}s")
+    b = boot(kernel, init, plan, outdir, name, timeout, extra)
+    log = dmesg_dir / f"{name}.log"
+    shutil.move(str(b.console), log)
+    b.console = log
+    text = log.read_text(errors="replace")
+    findings = dmesg.check(text)
+    cases = [boot_case(b, findings), dmesg_case(b, findings)]
+    cases += kunit_cases(tree, kernel, text, outdir / "kunit.ktap")
+    cases += program_cases(tree, b, programs)
+    if any(f.kind in ("Oops", "BUG", "KASAN") and not f.benign for f in findings):
+        decode_panic(tree, kernel, log, dmesg_dir / f"{name}.decoded.log")
+    bad = sum(c.outcome in ("failed", "error") for c in cases)
+    say(f"[boot] {name}: {b.seconds:.2f}s, {len(cases)} cases, {bad} failed")
+    return cases
