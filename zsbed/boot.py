@@ -92,13 +92,13 @@ def _kill(proc: subprocess.Popen[bytes], umid: str) -> None:
         time.sleep(0.05)
 
 
-def boot(kernel: Kernel, init: Path, plan: Path, outdir: Path, name: str,
+def boot(kernel: Kernel, init: Path, plan: Path, outdir: Path, console: Path, name: str,
          timeout: float, extra: list[str] | None = None) -> Boot:
-    """Boot once, running ``plan`` with results in ``outdir``."""
+    """Boot once, running ``plan`` with results in ``outdir``; log to ``console``."""
     outdir.mkdir(parents=True, exist_ok=True)
     (paths.BUILD / "uml").mkdir(parents=True, exist_ok=True)
     umid = f"zsbed-{os.getpid()}-{name}-{time.monotonic_ns() % 10**9}"
-    result = Boot(name=name, console=outdir / "console.log", outdir=outdir)
+    result = Boot(name=name, console=console, outdir=outdir)
     result.cmdline = boot_args(kernel, umid, init, extra or []) + ["--", str(plan), str(outdir)]
     start = time.monotonic()
     with result.console.open("wb") as log:

@@ -10,7 +10,6 @@ timeout. One boot yields:
 """
 from __future__ import annotations
 
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,10 +131,8 @@ def run_boot(tree: Path, kernel: Kernel, init: Path, programs: list[Program], re
     plan = outdir / "plan"
     write_plan(plan, programs)
     say(f"[boot] {name}: {kernel.variant} UML, {len(programs)} programs, timeout {timeout:.0f}s")
-    b = boot(kernel, init, plan, outdir, name, timeout, extra)
     log = dmesg_dir / f"{name}.log"
-    shutil.move(str(b.console), log)
-    b.console = log
+    b = boot(kernel, init, plan, outdir, log, name, timeout, extra)
     text = log.read_text(errors="replace")
     findings = dmesg.check(text)
     cases = [boot_case(b, findings), dmesg_case(b, findings)]

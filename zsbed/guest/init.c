@@ -4,8 +4,9 @@
  *
  * The host boots UML with its own / as a read-only hostfs root and passes
  * "-- <plan> <outdir>" on the kernel command line. This program mounts the
- * pseudo filesystems, a tmpfs for scratch space and <outdir> (a host
- * directory) read-write through hostfs, then runs each line of <plan>:
+ * pseudo filesystems, a tmpfs for scratch space (/dev/shm, also $TMPDIR
+ * and each program's working directory) and <outdir> (a host directory)
+ * read-write through hostfs, then runs each line of <plan>:
  *
  *	<name> <timeout-seconds> <program> [args...]
  *
@@ -32,7 +33,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#define OUT "/tmp/zsbed-out"
+/*
+ * Scratch space and the results mount live under /dev (our own devtmpfs),
+ * never over a host directory: the plan and the programs it runs are host
+ * paths, possibly under the host's /tmp, and must stay visible.
+ */
+#define SCRATCH "/dev/shm"
+#define OUT "/dev/zsbed-out"
 #define MAX_ARGS 64
 
 static FILE *status;
@@ -97,7 +104,7 @@ static void run_one(char *name, int timeout_s, char **argv, char *res,
 			dup2(fd, 2);
 			close(fd);
 		}
-		if (chdir("/tmp"))
+		if (chdir(SCRATCH))
 			_exit(126);
 		execv(argv[0], argv);
 		fprintf(stderr, "zsbed-init: exec %s: %s\n", argv[0],
@@ -171,11 +178,12 @@ int main(int argc, char **argv)
 	must_mount("proc", "/proc", "proc", NULL);
 	must_mount("sysfs", "/sys", "sysfs", NULL);
 	must_mount("devtmpfs", "/dev", "devtmpfs", NULL);
-	must_mount("tmpfs", "/tmp", "tmpfs", "size=64m");
+	must_mount("tmpfs", SCRATCH, "tmpfs", "size=64m");
 	must_mount("debugfs", "/sys/kernel/debug", "debugfs", NULL);
 	must_mount("cgroup2", "/sys/fs/cgroup", "cgroup2", NULL);
 	must_mount("none", OUT, "hostfs", argv[2]);
 	setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1);
+	setenv("TMPDIR", SCRATCH, 1);
 
 	status = fopen(OUT "/status", "w");
 	if (!status) {
