@@ -10,7 +10,7 @@ ZSBED   := PYTHONPATH=$(CURDIR) PYTHONDONTWRITEBYTECODE=1 $(PY) -m zsbed
 OPTS     = --variant=$(VARIANT) $(if $(KSRC),--ksrc=$(KSRC)) $(if $(SERIES),--series=$(SERIES))
 PYTEST   = $(if $(K),-k "$(K)")
 
-.PHONY: help uml-test check unit build variants clean distclean
+.PHONY: help uml-test check unit build variants pipeline-bench clean distclean
 
 help:
 	@echo "zsbed: user-mode Linux test bed for the zsmalloc zs_free() series"
@@ -21,6 +21,7 @@ help:
 	@echo "  make unit       harness unit tests only"
 	@echo "  make build      everything up to the boot (fetch, patch, configure, build)"
 	@echo "  make variants   list build variants (uml-config/*.config)"
+	@echo "  make pipeline-bench  time zsbed itself: rerun, patch edit, boot (COLD=1: fresh clone)"
 	@echo "  make clean      remove build/ and results/ (keeps the fetched source)"
 	@echo "  make distclean  also remove work/ (fetched and patched trees)"
 	@echo
@@ -35,6 +36,9 @@ build:
 
 variants:
 	@$(ZSBED) variants
+
+pipeline-bench:
+	@$(ZSBED) pipeline-bench $(if $(COLD),--cold)
 
 unit:
 	@$(ZSBED) unit

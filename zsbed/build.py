@@ -52,6 +52,11 @@ def make_vars() -> list[str]:
     return ["ARCH=um", f"CC={cc}", f"HOSTCC={cc}", f"-j{os.cpu_count() or 1}"]
 
 
+def ccache_env() -> dict[str, str]:
+    """Let ccache hit across clones: paths under the repo hash as relative."""
+    return {**os.environ, "CCACHE_BASEDIR": str(paths.REPO), "CCACHE_NOHASHDIR": "true"}
+
+
 def first_error(log: Path) -> str:
     """The first compiler or make error in a build log."""
     for line in log.read_text(errors="replace").splitlines():
@@ -79,7 +84,8 @@ def run_make(src: Path, bdir: Path, targets: list[str], log: Path, what: str) ->
         watcher.start()
         try:
             proc = subprocess.run(["make", "-C", str(src), f"O={bdir}", *make_vars(), *targets],
-                                  stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                                  stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                  env=ccache_env())
         finally:
             done.set()
     if proc.returncode != 0:

@@ -87,6 +87,13 @@ def cmd_unit(args: argparse.Namespace) -> int:
                             "--rootdir", str(paths.REPO), *args.pytest_args]))
 
 
+def cmd_pipeline_bench(args: argparse.Namespace) -> int:
+    """Time zsbed's own pipeline against its performance targets."""
+    from zsbed import pipeline_bench
+
+    return pipeline_bench.run(cold=args.cold, boots=args.boots)
+
+
 def cmd_variants(args: argparse.Namespace) -> int:
     for name in configure.variants():
         first = (paths.UML_CONFIG / f"{name}.config").read_text().splitlines()[:1]
@@ -115,6 +122,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--ksrc", default=None, help="tree whose kunit.py modules to use")
     p.add_argument("pytest_args", nargs="*")
     p.set_defaults(func=cmd_unit)
+    p = sub.add_parser("pipeline-bench", help="time rerun, patch edit, boot (and cold)")
+    p.add_argument("--cold", action="store_true", help="also a fresh clone with ccache off")
+    p.add_argument("--boots", type=int, default=10)
+    p.set_defaults(func=cmd_pipeline_bench)
     p = sub.add_parser("variants", help="list build variants")
     p.set_defaults(func=cmd_variants)
     return top
