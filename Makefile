@@ -10,15 +10,16 @@ ZSBED   := PYTHONPATH=$(CURDIR) PYTHONDONTWRITEBYTECODE=1 $(PY) -m zsbed
 OPTS     = --variant=$(VARIANT) $(if $(KSRC),--ksrc=$(KSRC)) $(if $(SERIES),--series=$(SERIES))
 PYTEST   = $(if $(K),-k "$(K)")
 
-.PHONY: help uml-test check unit build variants pipeline-bench clean distclean
+.PHONY: help uml-test check unit checkpatch build variants pipeline-bench clean distclean
 
 help:
 	@echo "zsbed: user-mode Linux test bed for the zsmalloc zs_free() series"
 	@echo
 	@echo "  make uml-test   fetch Linux 7.3, apply patches/series, build UML, boot,"
 	@echo "                  run KUnit + selftests; results in results/latest/"
-	@echo "  make check      harness unit tests, then make uml-test (what CI runs)"
+	@echo "  make check      unit tests, checkpatch, then make uml-test (what CI runs)"
 	@echo "  make unit       harness unit tests only"
+	@echo "  make checkpatch scripts/checkpatch.pl --strict on every patch"
 	@echo "  make build      everything up to the boot (fetch, patch, configure, build)"
 	@echo "  make variants   list build variants (uml-config/*.config)"
 	@echo "  make pipeline-bench  time zsbed itself: rerun, patch edit, boot (COLD=1: fresh clone)"
@@ -34,6 +35,9 @@ uml-test:
 build:
 	@$(ZSBED) build $(OPTS)
 
+checkpatch:
+	@$(ZSBED) checkpatch $(OPTS)
+
 variants:
 	@$(ZSBED) variants
 
@@ -43,7 +47,7 @@ pipeline-bench:
 unit:
 	@$(ZSBED) unit
 
-check: unit uml-test
+check: unit checkpatch uml-test
 
 clean:
 	rm -rf build results

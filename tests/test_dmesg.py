@@ -1,6 +1,8 @@
 """The dmesg checker on saved log fragments."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from zsbed import dmesg
 
 
@@ -29,3 +31,7 @@ def test_uml_smp_rcu_warning_is_benign_only_at_the_uml_site() -> None:
     ours = "WARNING: suspicious RCU usage\n7.3.4 #1 Not tainted\n-----\nmm/zsmalloc.c:100 suspicious\n"
     assert dmesg.check(uml)[0].benign
     assert not dmesg.check(ours)[0].benign
+
+
+def test_real_default_boot_log_is_clean(data: Path) -> None:
+    assert dmesg.check((data / "boot-default.log").read_text()) == []

@@ -50,3 +50,13 @@ def test_kunit_crash_midway_is_an_error(ktree: Path, data: Path) -> None:
 
 def test_no_ktap() -> None:
     assert not has_ktap("Linux version 7.3.4\nno tests here\n")
+
+
+def test_real_default_boot_log(ktree: Path, data: Path) -> None:
+    """A whole console log of `make uml-test` (default variant, 7.3.4)."""
+    text = (data / "boot-default.log").read_text()
+    cases = parse_ktap(ktree, text.splitlines(), "kunit")
+    out = _outcomes(cases)
+    assert len(out) == 8
+    assert set(out.values()) == {"passed"}
+    assert "kunit.zsmalloc.zs_test_obj_encoding" in out

@@ -94,6 +94,14 @@ def cmd_pipeline_bench(args: argparse.Namespace) -> int:
     return pipeline_bench.run(cold=args.cold, boots=args.boots)
 
 
+def cmd_checkpatch(args: argparse.Namespace) -> int:
+    """checkpatch.pl --strict on every patch a run would apply."""
+    from zsbed.checkpatch import checkpatch
+
+    deps.ensure()
+    return checkpatch(fetch(args.ksrc), args.series)
+
+
 def cmd_variants(args: argparse.Namespace) -> int:
     for name in configure.variants():
         first = (paths.UML_CONFIG / f"{name}.config").read_text().splitlines()[:1]
@@ -126,6 +134,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--cold", action="store_true", help="also a fresh clone with ccache off")
     p.add_argument("--boots", type=int, default=10)
     p.set_defaults(func=cmd_pipeline_bench)
+    p = sub.add_parser("checkpatch", help="scripts/checkpatch.pl --strict on the patches")
+    common(p)
+    p.set_defaults(func=cmd_checkpatch)
     p = sub.add_parser("variants", help="list build variants")
     p.set_defaults(func=cmd_variants)
     return top

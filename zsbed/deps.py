@@ -23,6 +23,8 @@ NEEDED: tuple[tuple[str, str], ...] = (
     ("libc6-dev", "file:/usr/include/stdio.h"),
     ("ccache", "cmd:ccache"),
     ("python3-pytest", "py:pytest"),
+    ("python3-ply", "py:ply"),        # checkpatch's SPDX check
+    ("python3-git", "py:git"),        # checkpatch's SPDX check
 )
 
 

@@ -43,8 +43,9 @@ int main(int argc, char **argv)
 	err = zram_mm_stat(&base);
 	if (err)
 		ksft_exit_fail_msg("mm_stat: %s\n", strerror(-err));
-	ksft_test_result_pass("zram0 set up as swap (%zu MiB), baseline %llu bytes\n",
-			      4 * mib, base.orig_data_size);
+	ksft_print_msg("zram0: %zu MiB swap, baseline %llu bytes stored\n",
+		       4 * mib, base.orig_data_size);
+	ksft_test_result_pass("zram_swap_setup\n");
 
 	mem = mmap(NULL, pages * psz, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -57,25 +58,28 @@ int main(int argc, char **argv)
 	ksft_print_msg("after pageout: orig_data_size %llu compr_data_size %llu mem_used_total %llu\n",
 		       st.orig_data_size, st.compr_data_size, st.mem_used_total);
 	/* At least 90% of the pages must have gone to zram. */
+	ksft_print_msg("pageout stored %llu of %zu bytes in zram\n",
+		       st.orig_data_size - base.orig_data_size, pages * psz);
 	ksft_test_result(!err &&
 			 st.orig_data_size - base.orig_data_size >= pages * psz / 10 * 9 &&
-			 st.mem_used_total > 0,
-			 "pageout stored %llu of %zu bytes in zram\n",
-			 st.orig_data_size - base.orig_data_size, pages * psz);
+			 st.mem_used_total > 0, "pageout_to_zram\n");
 
 	bad = count_bad_pages(mem, pages, psz, SEED);
-	ksft_test_result(bad == 0, "read back %zu pages, %zu mismatched\n",
-			 pages, bad);
+	ksft_print_msg("read back %zu pages, %zu mismatched\n", pages, bad);
+	ksft_test_result(bad == 0, "data_read_back\n");
 
 	munmap(mem, pages * psz);
 	err = swapoff(ZRAM_DEV) ? -errno : 0;
 	if (!err)
 		err = zram_mm_stat(&st);
+	ksft_print_msg("after munmap + swapoff: %llu bytes stored (baseline %llu, err %d)\n",
+		       st.orig_data_size, base.orig_data_size, err);
 	ksft_test_result(!err && st.orig_data_size == base.orig_data_size,
-			 "munmap + swapoff return zram to its baseline (%llu bytes, baseline %llu, err %d)\n",
-			 st.orig_data_size, base.orig_data_size, err);
+			 "zram_back_to_baseline\n");
 
 	err = sysfs_write(ZRAM_SYS "/reset", "1");
-	ksft_test_result(!err, "zram reset (err %d)\n", err);
+	if (err)
+		ksft_print_msg("zram reset: %s\n", strerror(-err));
+	ksft_test_result(!err, "zram_reset\n");
 	ksft_finished();
 }
