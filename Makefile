@@ -1,11 +1,11 @@
 # zsbed: thin entry points; the logic lives in the zsbed/ Python package.
 #
-#   make uml-test [VARIANT=default] [KSRC=dir] [SERIES=dir|mbox|none] [K=expr]
+#   make uml-test [VARIANT=fast] [KSRC=dir] [SERIES=dir|mbox|none] [K=expr]
 #   make check     harness unit tests, then make uml-test
 #   make help
 
 PY      := /usr/bin/python3
-VARIANT ?= default
+VARIANT ?= fast
 ZSBED   := PYTHONPATH=$(CURDIR) PYTHONDONTWRITEBYTECODE=1 $(PY) -m zsbed
 OPTS     = --variant=$(VARIANT) $(if $(KSRC),--ksrc=$(KSRC)) $(if $(SERIES),--series=$(SERIES))
 PYTEST   = $(if $(K),-k "$(K)")

@@ -36,5 +36,5 @@ def test_missing_options_name_option_and_fragment(tmp_path: Path) -> None:
 
 
 def test_unknown_variant_lists_the_known_ones() -> None:
-    with pytest.raises(ZsbedError, match=r"VARIANT=nope: no uml-config/nope.config \(variants: .*default"):
+    with pytest.raises(ZsbedError, match=r"VARIANT=nope: no uml-config/nope.config \(variants: .*fast"):
         configure.fragments("nope")

@@ -65,3 +65,13 @@ def test_dmesg_case_fails_on_report_and_keeps_text(tmp_path: Path) -> None:
     case = dmesg_case(b, dmesg.check(console))
     assert case.outcome == "failed"
     assert "console.log:2: [KASAN] BUG: KASAN: double-free" in case.log
+
+
+def test_whole_program_skip_is_a_skip_not_an_error(ktree: Path, tmp_path: Path) -> None:
+    b = _boot(tmp_path, "selftests.zsmalloc.zram_swap 4 20\nselftests.zsmalloc.second 0 5\ndone\n")
+    (b.outdir / "selftests.zsmalloc.zram_swap.ktap").write_text(
+        "TAP version 13\n1..0 # SKIP no kmemleak in this kernel\n")
+    cases = {c.name: c for c in program_cases(ktree, b, PROGS)}
+    assert cases["selftests.zsmalloc.zram_swap"].outcome == "skipped"
+    assert cases["selftests.zsmalloc.zram_swap"].message == "skipped: no kmemleak in this kernel"
+    assert cases["selftests.zsmalloc.zram_swap.exit"].outcome == "skipped"

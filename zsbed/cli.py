@@ -10,14 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from zsbed import configure, deps, paths
+from zsbed import configure, deps, paths, plan
 from zsbed.build import Kernel, build_guest, build_kernel, build_selftests
 from zsbed.errors import ZsbedError
 from zsbed.fetch import Tree, fetch
 from zsbed.patch import patch
 from zsbed.progress import say
 
-DEFAULT_TIMEOUT = 120
+BOOT_SLACK = 30          # seconds a boot may take beyond its programs' timeouts
 
 
 @dataclass(frozen=True)
@@ -56,10 +56,14 @@ def cmd_uml_test(args: argparse.Namespace) -> int:
     from zsbed.run import Program, run_boot
 
     prep = prepare(args)
+    meta = configure.variant_meta(args.variant)
+    programs = plan.load(paths.SELFTESTS / "zsmalloc" / "plan.toml", args.variant,
+                         {p.name: p for p in prep.selftests},
+                         float(meta.get("timeout-scale", 1)))
+    timeout = args.timeout or sum(p.timeout for p in programs) + BOOT_SLACK
     run = report.new_run(args.variant)
-    programs = [Program(name=f"selftests.zsmalloc.{p.name}", argv=(str(p),))
-                for p in prep.selftests]
-    cases = run_boot(prep.src, prep.kernel, prep.init, programs, run, "main", args.timeout)
+    cases = run_boot(prep.src, prep.kernel, prep.init, programs, run, "main", timeout,
+                     meta.get("boot", "").split())
     info = report.RunInfo(variant=args.variant, kernel=prep.tree.kernel)
     report.write_cases(run, info, cases)
     import pytest
@@ -78,9 +82,9 @@ def cmd_unit(args: argparse.Namespace) -> int:
     """The harness's own unit tests (they use the tree's kunit.py modules)."""
     import os
 
+    deps.ensure()
     import pytest
 
-    deps.ensure()
     tree = fetch(args.ksrc)
     os.environ["ZSBED_KTREE"] = str(tree.path)
     return int(pytest.main([str(paths.REPO / "tests"), "-q", "-p", "no:cacheprovider",
@@ -114,13 +118,14 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="command", required=True)
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--variant", default="default", help="uml-config/<variant>.config")
+        p.add_argument("--variant", default="fast", help="uml-config/<variant>.config")
         p.add_argument("--ksrc", default=None, help="your own 7.3.x tree (used read-only)")
         p.add_argument("--series", default=None, help="dir with a series file, an mbox, or 'none'")
 
     p = sub.add_parser("uml-test", help="build, boot UML, run KUnit and the selftests")
     common(p)
-    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="per boot, seconds")
+    p.add_argument("--timeout", type=float, default=None,
+                   help="per boot, seconds (default: the plan's timeouts + 30)")
     p.add_argument("pytest_args", nargs="*", help="passed to pytest (e.g. -k zram)")
     p.set_defaults(func=cmd_uml_test)
     p = sub.add_parser("build", help="fetch, patch, configure and build only")

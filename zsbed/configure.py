@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -34,6 +35,35 @@ def fragments(variant: str) -> list[Path]:
         raise ZsbedError(f"VARIANT={variant}: no uml-config/{variant}.config "
                          f"(variants: {', '.join(variants())})")
     return [paths.UML_CONFIG / f"{BASE}.config", frag]
+
+
+META = re.compile(r"^#\s*zsbed-([a-z-]+):\s*(.*?)\s*$")
+
+
+def variant_meta(variant: str) -> dict[str, str]:
+    """``# zsbed-<key>: value`` lines of a variant's fragments (later wins).
+
+    Keys: ``boot`` (UML command-line arguments), ``timeout-scale`` (factor
+    on every program timeout, for slow debug builds).
+    """
+    meta: dict[str, str] = {}
+    for frag in fragments(variant):
+        for lineno, line in enumerate(frag.read_text().splitlines(), 1):
+            m = META.match(line)
+            if not m:
+                continue
+            key, value = m.groups()
+            if key not in ("boot", "timeout-scale"):
+                raise ZsbedError(f"{paths.show(frag)}:{lineno}: unknown directive 'zsbed-{key}'")
+            if key == "timeout-scale":
+                try:
+                    if float(value) <= 0:
+                        raise ValueError
+                except ValueError:
+                    raise ZsbedError(f"{paths.show(frag)}:{lineno}: zsbed-timeout-scale "
+                                     f"must be a positive number, not '{value}'") from None
+            meta[key] = f"{meta[key]} {value}" if key == "boot" and key in meta else value
+    return meta
 
 
 def requested(tree: Path, frags: list[Path]) -> dict[str, tuple[str, Path]]:

@@ -10,6 +10,7 @@ timeout. One boot yields:
 """
 from __future__ import annotations
 
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,14 +86,20 @@ def program_cases(tree: Path, b: Boot, programs: list[Program]) -> list[Case]:
                 cases += parse_ktap(tree, text.splitlines(), prog.name)
             continue
         word, seconds = status[prog.name]
+        parsed = parse_ktap(tree, text.splitlines(), prog.name) if has_ktap(text) else []
+        if word == str(KSFT_SKIP):
+            # "1..0 # SKIP <reason>": the whole program skipped, not an error.
+            reason = re.search(r"(?m)^1\.\.0\s*#\s*SKIP\s*(.*)$", text)
+            why = f"skipped: {reason.group(1)}" if reason else "exit status 4 (KSFT_SKIP)"
+            parsed = [Case(c.name, "skipped", None, why, c.log)
+                      if c.name == prog.name and c.outcome == "error" else c for c in parsed]
         if word == "0":
             cases.append(Case(f"{prog.name}.exit", "passed", seconds))
         elif word == str(KSFT_SKIP):
             cases.append(Case(f"{prog.name}.exit", "skipped", seconds, "exit status 4 (KSFT_SKIP)"))
         else:
             cases.append(Case(f"{prog.name}.exit", "failed", seconds, f"exit status {word}", text[-4000:]))
-        if has_ktap(text):
-            cases += parse_ktap(tree, text.splitlines(), prog.name)
+        cases += parsed
     return cases
 
 

@@ -11,7 +11,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/swap.h>
+#include <time.h>
 #include <unistd.h>
 
 #define ZRAM_SYS	"/sys/block/zram0"
@@ -177,6 +179,167 @@ static inline size_t count_bad_pages(const void *mem, size_t pages,
 		}
 	}
 	return bad;
+}
+
+static inline double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* Read a single unsigned number from a file; 0 or -errno. */
+static inline int read_ull(const char *path, unsigned long long *val)
+{
+	char buf[64];
+	int err = sysfs_read(path, buf, sizeof(buf));
+
+	if (err)
+		return err;
+	return sscanf(buf, "%llu", val) == 1 ? 0 : -EINVAL;
+}
+
+/* The "Total" row of /sys/kernel/debug/zsmalloc/<pool>/classes. */
+struct zs_pool_totals {
+	unsigned long long obj_allocated;
+	unsigned long long obj_used;
+	unsigned long long pages_used;
+};
+
+static inline int zs_pool_totals(const char *pool, struct zs_pool_totals *t)
+{
+	char path[256], line[512];
+	int found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/zsmalloc/%s/classes", pool);
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long v[15];
+		char *p = strstr(line, "Total");
+		int n = 0;
+
+		if (!p)
+			continue;
+		p += strlen("Total");
+		while (n < 15) {
+			char *end;
+
+			v[n] = strtoull(p, &end, 10);
+			if (end == p)
+				break;
+			p = end;
+			n++;
+		}
+		/* 11 fullness groups, then obj_allocated obj_used pages_used freeable */
+		if (n == 15) {
+			t->obj_allocated = v[11];
+			t->obj_used = v[12];
+			t->pages_used = v[13];
+			found = 1;
+		}
+	}
+	fclose(f);
+	return found ? 0 : -EINVAL;
+}
+
+/* /sys/kernel/debug/zsmalloc/<pool>/deferred_free, when the series has it. */
+struct zs_deferred {
+	unsigned long long pending, capacity, queued, drained;
+	unsigned long long fallback_contended, fallback_full, drain_runs;
+};
+
+static inline int zs_deferred_read(const char *pool, struct zs_deferred *d)
+{
+	char path[256], key[64];
+	unsigned long long val;
+	FILE *f;
+
+	memset(d, 0, sizeof(*d));
+	snprintf(path, sizeof(path), "/sys/kernel/debug/zsmalloc/%s/deferred_free", pool);
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	while (fscanf(f, "%63s %llu", key, &val) == 2) {
+		if (!strcmp(key, "pending"))
+			d->pending = val;
+		else if (!strcmp(key, "capacity"))
+			d->capacity = val;
+		else if (!strcmp(key, "queued"))
+			d->queued = val;
+		else if (!strcmp(key, "drained"))
+			d->drained = val;
+		else if (!strcmp(key, "fallback_contended"))
+			d->fallback_contended = val;
+		else if (!strcmp(key, "fallback_full"))
+			d->fallback_full = val;
+		else if (!strcmp(key, "drain_runs"))
+			d->drain_runs = val;
+	}
+	fclose(f);
+	return 0;
+}
+
+/*
+ * Wait, without flushing anything, until @pool holds no more than
+ * @base_pages pages and no deferred handle is pending. Returns the time it
+ * took in ms, or -1 after @timeout_ms; *@pending_max gets the largest
+ * pending count seen.
+ */
+static inline double wait_pool_returned(const char *pool, unsigned long long base_pages,
+					double timeout_ms, unsigned long long *pending_max)
+{
+	double start = now_ms();
+
+	*pending_max = 0;
+	for (;;) {
+		struct zs_pool_totals t;
+		struct zs_deferred d;
+		int have_deferred = !zs_deferred_read(pool, &d);
+
+		if (have_deferred && d.pending > *pending_max)
+			*pending_max = d.pending;
+		if (!zs_pool_totals(pool, &t) && t.pages_used <= base_pages &&
+		    (!have_deferred || d.pending == 0))
+			return now_ms() - start;
+		if (now_ms() - start > timeout_ms)
+			return -1;
+		usleep(1000);
+	}
+}
+
+/*
+ * Ask kmemleak for a scan and count reports whose backtrace names zsmalloc,
+ * zram or zswap. -ENOENT when the kernel has no kmemleak.
+ */
+static inline int kmemleak_zs_reports(void)
+{
+	int reports = 0, ours = 0;
+	char line[512];
+	FILE *f;
+	int err = sysfs_write("/sys/kernel/debug/kmemleak", "scan");
+
+	if (err)
+		return err;
+	f = fopen("/sys/kernel/debug/kmemleak", "r");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (strstr(line, "unreferenced object")) {
+			reports += ours;
+			ours = 0;
+		}
+		if (strstr(line, "zs_") || strstr(line, "zram") || strstr(line, "zswap")) {
+			if (!ours)
+				printf("# kmemleak: %s", line);
+			ours = 1;
+		}
+	}
+	fclose(f);
+	return reports + ours;
 }
 
 #endif /* ZSBED_ZRAM_LIB_H */

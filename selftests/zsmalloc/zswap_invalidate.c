@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * zswap_invalidate: pages stored in zswap (in front of a zram swap
+ * device), then released by munmap, go through zswap_invalidate(), the
+ * path the series defers. Then zswap's pool is capped so stores force
+ * writeback to the backing device, and the data is read back from both.
+ *
+ * Checks: the pages really went to zswap; every byte read back matches;
+ * zswap's stored pages drop to the baseline at once and its pool size
+ * returns within a bound without any flush (time reported); writeback ran.
+ *
+ *	zswap_invalidate [-m MiB] [-t ms]
+ */
+#include <sys/mman.h>
+
+#include "kselftest.h"
+#include "zram_lib.h"
+
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT 21
+#endif
+
+#define ZSWAP_PARAM "/sys/module/zswap/parameters/"
+#define ZSWAP_DBG "/sys/kernel/debug/zswap/"
+
+static unsigned long long dbg(const char *name)
+{
+	unsigned long long v = 0;
+	char path[128];
+
+	snprintf(path, sizeof(path), ZSWAP_DBG "%s", name);
+	read_ull(path, &v);
+	return v;
+}
+
+/* Wait until zswap's pool is back to @base bytes; ms, or -1. */
+static double wait_zswap_pool(unsigned long long base, double timeout_ms)
+{
+	double start = now_ms();
+
+	while (dbg("pool_total_size") > base) {
+		if (now_ms() - start > timeout_ms)
+			return -1;
+		usleep(1000);
+	}
+	return now_ms() - start;
+}
+
+int main(int argc, char **argv)
+{
+	size_t mib = 16, psz = sysconf(_SC_PAGESIZE), pages, bad;
+	unsigned long long base_stored, base_size, base_wb, stored;
+	double timeout_ms = 5000, returned;
+	int opt, err;
+	void *mem;
+
+	while ((opt = getopt(argc, argv, "m:t:")) != -1) {
+		if (opt == 'm')
+			mib = strtoul(optarg, NULL, 0);
+		else if (opt == 't')
+			timeout_ms = atof(optarg);
+	}
+	pages = (mib << 20) / psz;
+	ksft_print_header();
+	if (access(ZSWAP_PARAM "enabled", F_OK))
+		ksft_exit_skip("no zswap (CONFIG_ZSWAP off?)\n");
+	ksft_set_plan(6);
+
+	err = zram_swap_setup(4 * (mib << 20));
+	if (!err)
+		err = sysfs_write(ZSWAP_PARAM "compressor", "lzo");
+	if (!err)
+		err = sysfs_write(ZSWAP_PARAM "max_pool_percent", "50");
+	if (!err)
+		err = sysfs_write(ZSWAP_PARAM "enabled", "Y");
+	if (err)
+		ksft_exit_fail_msg("zswap set-up: %s\n", strerror(-err));
+	/* zswap creates its debugfs directory when it is first enabled */
+	if (access(ZSWAP_DBG "stored_pages", F_OK))
+		ksft_exit_fail_msg("zswap enabled but %s is missing\n", ZSWAP_DBG);
+	base_stored = dbg("stored_pages");
+	base_size = dbg("pool_total_size");
+	base_wb = dbg("written_back_pages");
+
+	/* 1. Store in zswap, fault half back, munmap the rest. */
+	mem = mmap(NULL, pages * psz, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		ksft_exit_fail_perror("mmap");
+	fill_pattern(mem, pages, psz, 7);
+	madvise(mem, pages * psz, MADV_PAGEOUT);
+	stored = dbg("stored_pages") - base_stored;
+	ksft_print_msg("zswap stored %llu of %zu pages\n", stored, pages);
+	ksft_test_result(stored >= pages / 10 * 9, "stored_in_zswap\n");
+
+	bad = count_bad_pages(mem, pages / 2, psz, 7);
+	munmap(mem, pages * psz);
+	stored = dbg("stored_pages");
+	returned = wait_zswap_pool(base_size, timeout_ms);
+	ksft_print_msg("read back %zu pages, %zu mismatched; after munmap stored %llu "
+		       "(baseline %llu), pool back to %llu bytes after %.1f ms\n",
+		       pages / 2, bad, stored, base_stored, base_size, returned);
+	ksft_test_result(bad == 0, "data_intact\n");
+	ksft_test_result(stored == base_stored && returned >= 0, "invalidate_returns_memory\n");
+
+	/* 2. Cap the pool: stores beyond it make zswap write back to zram. */
+	sysfs_write(ZSWAP_PARAM "max_pool_percent", "1");
+	mem = mmap(NULL, pages * psz, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		ksft_exit_fail_perror("mmap");
+	fill_pattern(mem, pages, psz, 8);
+	madvise(mem, pages * psz, MADV_PAGEOUT);
+	usleep(200000);		/* the shrink worker runs asynchronously */
+	bad = count_bad_pages(mem, pages, psz, 8);
+	ksft_print_msg("written back %llu pages; read back %zu, %zu mismatched\n",
+		       dbg("written_back_pages") - base_wb, pages, bad);
+	ksft_test_result(dbg("written_back_pages") > base_wb, "writeback_ran\n");
+	ksft_test_result(bad == 0, "data_intact_after_writeback\n");
+	munmap(mem, pages * psz);
+
+	sysfs_write(ZSWAP_PARAM "enabled", "N");
+	sysfs_write(ZSWAP_PARAM "max_pool_percent", "20");
+	err = zram_swap_teardown();
+	ksft_test_result(!err, "teardown\n");
+	ksft_finished();
+}
