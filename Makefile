@@ -10,7 +10,7 @@ ZSBED   := PYTHONPATH=$(CURDIR) PYTHONDONTWRITEBYTECODE=1 $(PY) -m zsbed
 OPTS     = --variant=$(VARIANT) $(if $(KSRC),--ksrc=$(KSRC)) $(if $(SERIES),--series=$(SERIES))
 PYTEST   = $(if $(K),-k "$(K)")
 
-.PHONY: help uml-test check unit checkpatch build variants pipeline-bench clean distclean
+.PHONY: help uml-test check unit checkpatch mutants build variants pipeline-bench clean distclean
 
 help:
 	@echo "zsbed: user-mode Linux test bed for the zsmalloc zs_free() series"
@@ -20,6 +20,7 @@ help:
 	@echo "  make check      unit tests, checkpatch, then make uml-test (what CI runs)"
 	@echo "  make unit       harness unit tests only"
 	@echo "  make checkpatch scripts/checkpatch.pl --strict on every patch"
+	@echo "  make mutants    build and boot each deliberately broken kernel; all must be caught"
 	@echo "  make build      everything up to the boot (fetch, patch, configure, build)"
 	@echo "  make variants   list build variants (uml-config/*.config)"
 	@echo "  make pipeline-bench  time zsbed itself: rerun, patch edit, boot (COLD=1: fresh clone)"
@@ -37,6 +38,9 @@ build:
 
 checkpatch:
 	@$(ZSBED) checkpatch $(OPTS)
+
+mutants:
+	@$(ZSBED) mutants $(OPTS) $(if $(MUTANT),--mutant=$(MUTANT))
 
 variants:
 	@$(ZSBED) variants

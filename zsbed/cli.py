@@ -14,8 +14,10 @@ from zsbed import configure, deps, paths, plan
 from zsbed.build import Kernel, build_guest, build_kernel, build_selftests
 from zsbed.errors import ZsbedError
 from zsbed.fetch import Tree, fetch
-from zsbed.patch import patch
+from zsbed.patch import Patch, patch
+from zsbed.parse import Case
 from zsbed.progress import say
+from zsbed.run import run_boot
 
 BOOT_SLACK = 30          # seconds a boot may take beyond its programs' timeouts
 
@@ -38,11 +40,11 @@ def build_dir(tree: Tree, variant: str) -> Path:
     return paths.BUILD / f"{variant}-{hashlib.sha256(str(tree.path).encode()).hexdigest()[:8]}"
 
 
-def prepare(args: argparse.Namespace) -> Prepared:
+def prepare(args: argparse.Namespace, extra: tuple[Patch, ...] = ()) -> Prepared:
     """Fetch, patch, configure and build: everything up to the boot."""
     deps.ensure()
     tree = fetch(args.ksrc)
-    src, source_digest = patch(tree, args.series)
+    src, source_digest = patch(tree, args.series, extra)
     bdir = build_dir(tree, args.variant)
     config_digest = configure.configure(src, source_digest, args.variant, bdir)
     kernel = build_kernel(src, bdir, args.variant, config_digest, always=not tree.managed)
@@ -50,26 +52,52 @@ def prepare(args: argparse.Namespace) -> Prepared:
                     selftests=build_selftests(src))
 
 
+def selftest_cases(prep: Prepared, variant: str, results: Path,
+                   timeout: float | None) -> list[Case]:
+    """One boot running KUnit and the selftest plan; its cases."""
+    meta = configure.variant_meta(variant)
+    programs = plan.load(paths.SELFTESTS / "zsmalloc" / "plan.toml", variant,
+                         {p.name: p for p in prep.selftests},
+                         float(meta.get("timeout-scale", 1)))
+    timeout = timeout or sum(p.timeout for p in programs) + BOOT_SLACK
+    return run_boot(prep.src, prep.kernel, prep.init, programs, results, "main", timeout,
+                    meta.get("boot", "").split())
+
+
 def cmd_uml_test(args: argparse.Namespace) -> int:
     """Build, boot the default plan once, and report through pytest."""
     from zsbed import report
-    from zsbed.run import Program, run_boot
 
     prep = prepare(args)
-    meta = configure.variant_meta(args.variant)
-    programs = plan.load(paths.SELFTESTS / "zsmalloc" / "plan.toml", args.variant,
-                         {p.name: p for p in prep.selftests},
-                         float(meta.get("timeout-scale", 1)))
-    timeout = args.timeout or sum(p.timeout for p in programs) + BOOT_SLACK
     run = report.new_run(args.variant)
-    cases = run_boot(prep.src, prep.kernel, prep.init, programs, run, "main", timeout,
-                     meta.get("boot", "").split())
+    cases = selftest_cases(prep, args.variant, run, args.timeout)
     info = report.RunInfo(variant=args.variant, kernel=prep.tree.kernel)
     report.write_cases(run, info, cases)
     import pytest
     code = pytest.main(report.pytest_args(run, args.pytest_args))
     say(f"results: {paths.show(run)} (results/latest): summary.json, junit.xml, ktap/, dmesg/")
     return int(code)
+
+
+def cmd_mutants(args: argparse.Namespace) -> int:
+    """Build and boot every mutant; each must be caught."""
+    import copy
+
+    from zsbed import mutants, report
+
+    def run_cases(base: argparse.Namespace, mutant: mutants.Mutant, variant: str,
+                  results: Path) -> list[Case]:
+        margs = copy.copy(base)
+        margs.variant = variant
+        prep = prepare(margs, extra=(mutant.patch,))
+        return selftest_cases(prep, variant, results, None)
+
+    run = report.new_run("mutants")
+    try:
+        return mutants.run_all(args, run_cases, args.mutant, run)
+    finally:
+        say("[mutants] restoring the tree without mutants")
+        prepare(args)
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -128,6 +156,10 @@ def parser() -> argparse.ArgumentParser:
                    help="per boot, seconds (default: the plan's timeouts + 30)")
     p.add_argument("pytest_args", nargs="*", help="passed to pytest (e.g. -k zram)")
     p.set_defaults(func=cmd_uml_test)
+    p = sub.add_parser("mutants", help="build and boot every mutant; each must be caught")
+    common(p)
+    p.add_argument("--mutant", default=None, help="only this one")
+    p.set_defaults(func=cmd_mutants)
     p = sub.add_parser("build", help="fetch, patch, configure and build only")
     common(p)
     p.set_defaults(func=cmd_build)

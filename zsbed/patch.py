@@ -210,9 +210,13 @@ def _snapshot_id(tree: Tree) -> str:
     return f"{git.stdout.strip()}:{hashlib.sha256(dirty.stdout).hexdigest()}"
 
 
-def patch(tree: Tree, series: str | None) -> tuple[Path, str]:
-    """Stage entry point: return the source tree to build and its content id."""
-    patches = select_patches(series)
+def patch(tree: Tree, series: str | None, extra: tuple[Patch, ...] = ()) -> tuple[Path, str]:
+    """Stage entry point: return the source tree to build and its content id.
+
+    ``extra`` patches go on top of everything (mutants use this): only the
+    files they touch are rewritten, so switching costs a small rebuild.
+    """
+    patches = select_patches(series) + list(extra)
     if not patches and not tree.managed:
         say(f"[patch] SERIES=none: building {tree.path} as is (out of tree)")
         return tree.path, _snapshot_id(tree)

@@ -1,0 +1,50 @@
+"""The mutant list loader and the killed/survived verdict."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from zsbed import mutants
+from zsbed.errors import ZsbedError
+from zsbed.parse import Case
+
+
+def _write(tmp: Path, body: str) -> Path:
+    (tmp / "m.patch").write_text("--- a/x\n+++ b/x\n")
+    (tmp / "mutants.toml").write_text(body)
+    return tmp / "mutants.toml"
+
+
+GOOD = ('[[mutant]]\nname = "m"\npatch = "m.patch"\nguards = "g"\n'
+        'variants = ["fast"]\ncaught_by = ["dmesg."]\n')
+
+
+def test_load(tmp_path: Path) -> None:
+    (m,) = mutants.load(_write(tmp_path, GOOD))
+    assert (m.name, m.variants, m.caught_by) == ("m", ("fast",), ("dmesg.",))
+
+
+@pytest.mark.parametrize("body, message", [
+    (GOOD.replace('guards = "g"\n', ""), r"#1: missing key 'guards'"),
+    (GOOD + 'extra = 1\n', r"#1: unknown key 'extra'"),
+    (GOOD.replace('["fast"]', "[]"), r"\(m\): 'variants' must be a non-empty list"),
+    (GOOD.replace('"m.patch"', '"nope.patch"'), r"\(m\): patch nope.patch: No such file"),
+    ("", r"no \[\[mutant\]\] entries"),
+])
+def test_bad_mutant_file(tmp_path: Path, body: str, message: str) -> None:
+    with pytest.raises(ZsbedError, match=message):
+        mutants.load(_write(tmp_path, body))
+
+
+def test_real_mutant_file_loads() -> None:
+    assert len(mutants.load()) >= 3
+
+
+def test_verdict_needs_an_expected_case_to_fail(tmp_path: Path) -> None:
+    (m,) = mutants.load(_write(tmp_path, GOOD))
+    other_failure = [Case("selftests.x.memory_returned", "failed", None, "leak")]
+    assert mutants.verdict(m, other_failure)[0] is False
+    caught = [Case("dmesg.main", "failed", None, "1 kernel report(s), first: [SLUB] BUG zs_handle")]
+    killed, names, how = mutants.verdict(m, caught)
+    assert killed and names == ["dmesg.main"] and "SLUB" in how
