@@ -10,7 +10,7 @@ ZSBED   := PYTHONPATH=$(CURDIR) PYTHONDONTWRITEBYTECODE=1 $(PY) -m zsbed
 OPTS     = --variant=$(VARIANT) $(if $(KSRC),--ksrc=$(KSRC)) $(if $(SERIES),--series=$(SERIES))
 PYTEST   = $(if $(K),-k "$(K)")
 
-.PHONY: help uml-test check unit checkpatch mutants build variants pipeline-bench clean distclean
+.PHONY: help uml-test check unit checkpatch fault mutants build variants pipeline-bench clean distclean
 
 help:
 	@echo "zsbed: user-mode Linux test bed for the zsmalloc zs_free() series"
@@ -20,6 +20,7 @@ help:
 	@echo "  make check      unit tests, checkpatch, then make uml-test (what CI runs)"
 	@echo "  make unit       harness unit tests only"
 	@echo "  make checkpatch scripts/checkpatch.pl --strict on every patch"
+	@echo "  make fault      run every fault scenario in fault/ (SCENARIO=name: one; LIST=1: list)"
 	@echo "  make mutants    build and boot each deliberately broken kernel; all must be caught"
 	@echo "  make build      everything up to the boot (fetch, patch, configure, build)"
 	@echo "  make variants   list build variants (uml-config/*.config)"
@@ -38,6 +39,13 @@ build:
 
 checkpatch:
 	@$(ZSBED) checkpatch $(OPTS)
+
+# Scenarios name their own variant; VARIANT= on the command line overrides.
+FOPTS    = $(if $(filter command line,$(origin VARIANT)),--variant=$(VARIANT)) \
+           $(if $(KSRC),--ksrc=$(KSRC)) $(if $(SERIES),--series=$(SERIES))
+
+fault:
+	@$(ZSBED) fault $(FOPTS) $(if $(SCENARIO),--scenario=$(SCENARIO)) $(if $(LIST),--list) -- $(PYTEST)
 
 mutants:
 	@$(ZSBED) mutants $(OPTS) $(if $(MUTANT),--mutant=$(MUTANT))

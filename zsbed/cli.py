@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from zsbed import configure, deps, paths, plan
+from zsbed import configure, deps, fault, paths, plan
 from zsbed.build import Kernel, build_guest, build_kernel, build_selftests
 from zsbed.errors import ZsbedError
 from zsbed.fetch import Tree, fetch
@@ -79,6 +79,48 @@ def cmd_uml_test(args: argparse.Namespace) -> int:
     return int(code)
 
 
+def scenario_cases(args: argparse.Namespace, scenario: fault.Scenario,
+                   results: Path, extra: tuple[Patch, ...] = ()) -> list[Case]:
+    """Build the scenario's variant and boot it once; its cases."""
+    import copy
+
+    sargs = copy.copy(args)
+    sargs.variant = args.variant or scenario.variant
+    prep = prepare(sargs, extra)
+    programs = fault.programs(scenario, {p.name: p for p in prep.selftests})
+    meta = configure.variant_meta(sargs.variant)
+    timeout = sum(p.timeout for p in programs) + BOOT_SLACK
+    cases = run_boot(prep.src, prep.kernel, prep.init, programs, results,
+                     f"fault.{scenario.name}", timeout,
+                     meta.get("boot", "").split() + scenario.boot)
+    texts = [f.read_text(errors="replace")
+             for f in sorted((results / "ktap" / f"fault.{scenario.name}").glob("*.ktap"))]
+    return cases + fault.expectation_cases(scenario, fault.counters(texts))
+
+
+def cmd_fault(args: argparse.Namespace) -> int:
+    """Run the fault scenarios (all, or SCENARIO=); LIST=1 lists them."""
+    from zsbed import report
+
+    chosen = fault.scenarios(args.scenario)
+    if args.list:
+        for s in chosen:
+            print(f"{s.name:34} [{s.variant}] {s.purpose}")
+        return 0
+    run = report.new_run("fault")
+    cases: list[Case] = []
+    for scenario in sorted(chosen, key=lambda s: s.variant):
+        say(f"[fault] {scenario.name}: {scenario.purpose}")
+        cases += scenario_cases(args, scenario, run)
+    info = report.RunInfo(variant=args.variant or "per-scenario",
+                          kernel=fetch(args.ksrc).kernel)
+    report.write_cases(run, info, cases)
+    import pytest
+    code = pytest.main(report.pytest_args(run, args.pytest_args))
+    say(f"results: {paths.show(run)} (results/latest)")
+    return int(code)
+
+
 def cmd_mutants(args: argparse.Namespace) -> int:
     """Build and boot every mutant; each must be caught."""
     import copy
@@ -89,6 +131,9 @@ def cmd_mutants(args: argparse.Namespace) -> int:
                   results: Path) -> list[Case]:
         margs = copy.copy(base)
         margs.variant = variant
+        if mutant.scenario:
+            (scenario,) = fault.scenarios(mutant.scenario)
+            return scenario_cases(margs, scenario, results, extra=(mutant.patch,))
         prep = prepare(margs, extra=(mutant.patch,))
         return selftest_cases(prep, variant, results, None)
 
@@ -156,6 +201,13 @@ def parser() -> argparse.ArgumentParser:
                    help="per boot, seconds (default: the plan's timeouts + 30)")
     p.add_argument("pytest_args", nargs="*", help="passed to pytest (e.g. -k zram)")
     p.set_defaults(func=cmd_uml_test)
+    p = sub.add_parser("fault", help="run the fault-injection scenarios in fault/")
+    common(p)
+    p.set_defaults(variant=None)          # each scenario names its own
+    p.add_argument("--scenario", default=None, help="only fault/<name>.toml")
+    p.add_argument("--list", action="store_true", help="list scenarios with their purpose")
+    p.add_argument("pytest_args", nargs="*")
+    p.set_defaults(func=cmd_fault)
     p = sub.add_parser("mutants", help="build and boot every mutant; each must be caught")
     common(p)
     p.add_argument("--mutant", default=None, help="only this one")

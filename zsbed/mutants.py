@@ -28,6 +28,7 @@ from zsbed.progress import say
 
 MUTANTS = paths.REPO / "fault" / "mutants" / "mutants.toml"
 KEYS = {"name", "patch", "guards", "variants", "caught_by"}
+OPTIONAL = {"scenario"}     # run this fault scenario instead of the selftest plan
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class Mutant:
     guards: str                  # the safety net the patch removes
     variants: tuple[str, ...]
     caught_by: tuple[str, ...]   # case-name substrings expected to fail
+    scenario: str | None = None
 
 
 def load(path: Path = MUTANTS) -> list[Mutant]:
@@ -54,7 +56,7 @@ def load(path: Path = MUTANTS) -> list[Mutant]:
     mutants = []
     for index, entry in enumerate(entries, 1):
         label = f"{where}: [[mutant]] #{index}"
-        unknown = set(entry) - KEYS
+        unknown = set(entry) - KEYS - OPTIONAL
         if unknown:
             raise ZsbedError(f"{label}: unknown key '{sorted(unknown)[0]}'")
         for key in KEYS:
@@ -72,7 +74,8 @@ def load(path: Path = MUTANTS) -> list[Mutant]:
         mutants.append(Mutant(name=str(entry["name"]), guards=str(entry["guards"]),
                               patch=Patch(name=paths.show(patch_file), text=text),
                               variants=tuple(entry["variants"]),
-                              caught_by=tuple(entry["caught_by"])))
+                              caught_by=tuple(entry["caught_by"]),
+                              scenario=entry.get("scenario")))
     return mutants
 
 

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <dirent.h>
 #include <stdlib.h>
 #include <sys/swap.h>
 #include <time.h>
@@ -209,7 +210,7 @@ struct zs_pool_totals {
 
 static inline int zs_pool_totals(const char *pool, struct zs_pool_totals *t)
 {
-	char path[256], line[512];
+	char path[512], line[512];
 	int found = 0;
 	FILE *f;
 
@@ -254,7 +255,7 @@ struct zs_deferred {
 
 static inline int zs_deferred_read(const char *pool, struct zs_deferred *d)
 {
-	char path[256], key[64];
+	char path[512], key[64];
 	unsigned long long val;
 	FILE *f;
 
@@ -281,6 +282,30 @@ static inline int zs_deferred_read(const char *pool, struct zs_deferred *d)
 	}
 	fclose(f);
 	return 0;
+}
+
+/*
+ * Print every pool's deferred-free counters as a KTAP diagnostic,
+ *	# deferred <pool> pending N capacity N queued N drained N ...
+ * so that zsbed's fault scenarios can check which paths ran.
+ */
+static inline void print_all_deferred(void)
+{
+	DIR *dir = opendir("/sys/kernel/debug/zsmalloc");
+	struct dirent *de;
+	struct zs_deferred d;
+
+	if (!dir)
+		return;
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] == '.' || zs_deferred_read(de->d_name, &d))
+			continue;
+		printf("# deferred %s pending %llu capacity %llu queued %llu drained %llu "
+		       "fallback_contended %llu fallback_full %llu drain_runs %llu\n",
+		       de->d_name, d.pending, d.capacity, d.queued, d.drained,
+		       d.fallback_contended, d.fallback_full, d.drain_runs);
+	}
+	closedir(dir);
 }
 
 /*

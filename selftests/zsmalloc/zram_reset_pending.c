@@ -62,6 +62,7 @@ int main(int argc, char **argv)
 		ksft_exit_fail_perror("mmap/MADV_PAGEOUT");
 	munmap(mem, bytes);
 	have_deferred = !zs_deferred_read("zram0", &d);
+	print_all_deferred();
 	err = zram_swap_teardown();
 	ksft_print_msg("pending at reset: %llu of %llu queued (deferred_free %s)\n",
 		       d.pending, d.queued, have_deferred ? "present" : "absent");

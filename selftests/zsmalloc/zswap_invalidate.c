@@ -118,6 +118,7 @@ int main(int argc, char **argv)
 	ksft_test_result(dbg("written_back_pages") > base_wb, "writeback_ran\n");
 	ksft_test_result(bad == 0, "data_intact_after_writeback\n");
 	munmap(mem, pages * psz);
+	print_all_deferred();
 
 	sysfs_write(ZSWAP_PARAM "enabled", "N");
 	sysfs_write(ZSWAP_PARAM "max_pool_percent", "20");

@@ -1,0 +1,216 @@
+"""Fault scenarios: force a rare path of the series, then prove it ran.
+
+Each ``fault/<name>.toml`` names a build variant, UML boot arguments,
+fault settings (written before the workload), workloads (selftest programs
+with arguments), counters to read afterwards, and expectations on those
+counters. One boot runs one scenario:
+
+    fault_ctl set <settings...>  ->  workloads  ->  fault_ctl dump <counters...>
+
+Counters come from ``# counter <path>[:<name>] <value>`` (fault_ctl dump)
+and ``# deferred <pool> <key> <value>...`` (workloads, summed over pools
+and programs as ``deferred.<key>``). Every expectation becomes a test case
+``fault.<scenario>.expect.<counter>``, so a scenario whose fault did not
+fire fails, named. Invariants (data, leaks, kernel reports) come from the
+workloads' own checks and the dmesg checker.
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from zsbed import paths
+from zsbed.errors import ZsbedError
+from zsbed.parse import Case
+from zsbed.run import Program
+
+FAULT_DIR = paths.REPO / "fault"
+DEBUGFS = "/sys/kernel/debug/zsmalloc"
+ATTR_KEYS = {"probability", "interval", "times", "space", "verbose", "task-filter"}
+TOP_KEYS = {"purpose", "variant", "boot", "timeout", "faults", "settings", "workload",
+            "counters", "expect"}
+OPS = {"min": lambda v, x: v >= x, "max": lambda v, x: v <= x, "eq": lambda v, x: v == x}
+
+
+@dataclass(frozen=True)
+class Expect:
+    counter: str
+    op: str          # min | max | eq
+    value: int
+
+
+@dataclass(frozen=True)
+class Workload:
+    program: str
+    args: tuple[str, ...]
+
+
+@dataclass
+class Scenario:
+    name: str
+    purpose: str
+    variant: str
+    boot: list[str]
+    timeout: int
+    settings: list[tuple[str, str]]          # (path, value), in order
+    workloads: list[Workload]
+    counters: list[str]                       # paths to dump
+    expects: list[Expect] = field(default_factory=list)
+
+
+def _fail(where: str, msg: str) -> ZsbedError:
+    return ZsbedError(f"{where}: {msg}")
+
+
+def _str_list(value: Any, where: str, key: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _fail(where, f"'{key}' must be a list of strings")
+    return list(value)
+
+
+def load(path: Path) -> Scenario:
+    """Parse one scenario file; errors name the file, the key and the reason."""
+    where = paths.show(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise _fail(where, str(exc)) from exc
+    unknown = set(data) - TOP_KEYS
+    if unknown:
+        raise _fail(where, f"unknown key '{sorted(unknown)[0]}'")
+    for key in ("purpose", "variant", "workload", "expect"):
+        if key not in data:
+            raise _fail(where, f"missing key '{key}'")
+    if not isinstance(data["purpose"], str) or not isinstance(data["variant"], str):
+        raise _fail(where, "'purpose' and 'variant' must be strings")
+    timeout = data.get("timeout", 120)
+    if not isinstance(timeout, int) or timeout <= 0:
+        raise _fail(where, "'timeout' must be a positive integer")
+    settings: list[tuple[str, str]] = []
+    counters: list[str] = [f"{DEBUGFS}/fault_stats"]
+    faults = data.get("faults", {})
+    if not isinstance(faults, dict):
+        raise _fail(where, "'faults' must be a table of fault points")
+    for point, attrs in faults.items():
+        if not isinstance(attrs, dict):
+            raise _fail(where, f"faults.{point} must be a table")
+        bad = set(attrs) - ATTR_KEYS
+        if bad:
+            raise _fail(where, f"faults.{point}: unknown attribute '{sorted(bad)[0]}' "
+                               f"(known: {', '.join(sorted(ATTR_KEYS))})")
+        for attr, value in attrs.items():
+            if not isinstance(value, int):
+                raise _fail(where, f"faults.{point}.{attr} must be an integer")
+            settings.append((f"{DEBUGFS}/{point}/{attr}", str(value)))
+        counters.append(f"{DEBUGFS}/{point}/times")
+    extra = data.get("settings", {})
+    if not isinstance(extra, dict):
+        raise _fail(where, "'settings' must be a table of path = value")
+    for spath, value in extra.items():
+        if not spath.startswith("/") or not isinstance(value, (str, int)):
+            raise _fail(where, f"settings: '{spath}' must be an absolute path = string or integer")
+        settings.append((spath, str(value)))
+    counters += _str_list(data.get("counters", []), where, "counters")
+    workloads = []
+    if not isinstance(data["workload"], list) or not data["workload"]:
+        raise _fail(where, "'workload' must be a non-empty array of tables")
+    for index, w in enumerate(data["workload"], 1):
+        if not isinstance(w, dict) or not isinstance(w.get("program"), str):
+            raise _fail(where, f"workload #{index}: missing key 'program'")
+        if set(w) - {"program", "args"}:
+            raise _fail(where, f"workload #{index}: unknown key '{sorted(set(w) - {'program', 'args'})[0]}'")
+        workloads.append(Workload(w["program"], tuple(_str_list(w.get("args", []), where,
+                                                                f"workload #{index}.args"))))
+    expects = []
+    if not isinstance(data["expect"], list) or not data["expect"]:
+        raise _fail(where, "'expect' must be a non-empty array: a scenario must prove it fired")
+    for index, e in enumerate(data["expect"], 1):
+        if not isinstance(e, dict) or not isinstance(e.get("counter"), str):
+            raise _fail(where, f"expect #{index}: missing key 'counter'")
+        ops = [op for op in OPS if op in e]
+        if len(ops) != 1 or set(e) - {"counter", *OPS}:
+            raise _fail(where, f"expect #{index}: needs exactly one of min, max, eq")
+        if not isinstance(e[ops[0]], int):
+            raise _fail(where, f"expect #{index}.{ops[0]} must be an integer")
+        expects.append(Expect(e["counter"], ops[0], e[ops[0]]))
+    return Scenario(name=path.stem, purpose=data["purpose"], variant=data["variant"],
+                    boot=_str_list(data.get("boot", []), where, "boot"), timeout=timeout,
+                    settings=settings, workloads=workloads, counters=counters,
+                    expects=expects)
+
+
+def scenarios(only: str | None = None) -> list[Scenario]:
+    """All scenarios in fault/, or just ``only``."""
+    files = sorted(FAULT_DIR.glob("*.toml"))
+    if only:
+        files = [f for f in files if f.stem == only]
+        if not files:
+            raise ZsbedError(f"SCENARIO={only}: no fault/{only}.toml "
+                             f"(scenarios: {', '.join(f.stem for f in sorted(FAULT_DIR.glob('*.toml')))})")
+    return [load(f) for f in files]
+
+
+def programs(s: Scenario, progs: dict[str, Path]) -> list[Program]:
+    """The boot plan of a scenario."""
+    if "fault_ctl" not in progs:
+        raise ZsbedError("selftests/zsmalloc: fault_ctl was not built")
+    plan = []
+    prefix = f"fault.{s.name}"
+    if s.settings:
+        plan.append(Program(f"{prefix}.arm", (str(progs["fault_ctl"]), "set",
+                                               *(f"{p}={v}" for p, v in s.settings)), 30))
+    for index, w in enumerate(s.workloads, 1):
+        if w.program not in progs:
+            raise ZsbedError(f"fault/{s.name}.toml: workload #{index}: no program "
+                             f"'{w.program}' ({', '.join(sorted(progs))})")
+        plan.append(Program(f"{prefix}.{index}.{w.program}", (str(progs[w.program]), *w.args),
+                            s.timeout))
+    plan.append(Program(f"{prefix}.counters", (str(progs["fault_ctl"]), "dump", *s.counters), 30))
+    return plan
+
+
+COUNTER = re.compile(r"^# counter (\S+) (\d+)\s*$", re.M)
+DEFERRED = re.compile(r"^# deferred (\S+) (.*)$", re.M)
+
+
+def counters(texts: list[str]) -> dict[str, int]:
+    """Counter name -> value from the KTAP outputs of a scenario's boot.
+
+    ``…/fault_stats:<name>`` is also available as ``stats.<name>``,
+    ``…/zsmalloc/<point>/times`` as ``<point>.times``, and the workloads'
+    deferred-queue counters are summed as ``deferred.<key>``.
+    """
+    values: dict[str, int] = {}
+    for text in texts:
+        for path, value in COUNTER.findall(text):
+            values[path] = int(value)
+            m = re.match(rf"^{DEBUGFS}/fault_stats:(\S+)$", path)
+            if m:
+                values[f"stats.{m.group(1)}"] = int(value)
+            m = re.match(rf"^{DEBUGFS}/([\w-]+)/times$", path)
+            if m:
+                values[f"{m.group(1)}.times"] = int(value)
+        for _pool, rest in DEFERRED.findall(text):
+            words = rest.split()
+            for key, value in zip(words[::2], words[1::2]):
+                values[f"deferred.{key}"] = values.get(f"deferred.{key}", 0) + int(value)
+    return values
+
+
+def expectation_cases(s: Scenario, values: dict[str, int]) -> list[Case]:
+    """One case per expectation: did the forced path run (as much as required)?"""
+    cases = []
+    for e in s.expects:
+        name = f"fault.{s.name}.expect.{e.counter}.{e.op}"
+        if e.counter not in values:
+            cases.append(Case(name, "failed", None,
+                              f"counter {e.counter} was never reported (fault point missing?)"))
+            continue
+        got = values[e.counter]
+        ok = OPS[e.op](got, e.value)
+        cases.append(Case(name, "passed" if ok else "failed", None,
+                          f"{e.counter} = {got}, want {e.op} {e.value}"))
+    return cases
