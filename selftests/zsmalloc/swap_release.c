@@ -181,9 +181,10 @@ static pid_t start_compaction_storm(int go_fd)
 		return pid;
 	close(go_fd);
 	for (;;) {
-		sysfs_write(ZRAM_SYS "/compact", "1");
-		sysfs_write("/proc/sys/vm/compact_memory", "1");
-		(*storm_rounds)++;
+		/* a round counts only if both compactions were accepted */
+		if (!sysfs_write(ZRAM_SYS "/compact", "1") &&
+		    !sysfs_write("/proc/sys/vm/compact_memory", "1"))
+			(*storm_rounds)++;
 	}
 }
 
@@ -270,8 +271,8 @@ int main(int argc, char **argv)
 		if (storm_rounds == MAP_FAILED)
 			ksft_exit_fail_perror("mmap");
 		storm = start_compaction_storm(go[1]);
-		/* let it get going before the release */
-		while (!*storm_rounds)
+		/* let it get going before the release (5 s at most) */
+		for (i = 0; !*storm_rounds && i < 5000; i++)
 			usleep(1000);
 	}
 	start = now_ms();
@@ -297,7 +298,7 @@ int main(int argc, char **argv)
 		kill(storm, SIGKILL);
 		waitpid(storm, NULL, 0);
 		ksft_print_msg("compaction storm: %lu rounds by the end of the release\n", during);
-		ksft_test_result(during > 1, "compaction_storm_ran\n");
+		ksft_test_result(during >= 1, "compaction_storm_ran\n");
 	}
 	qsort(lat, opt.procs, sizeof(lat[0]), cmp_double);
 	ksft_print_msg("release_ms median %.3f max %.3f (%s)\n", lat[opt.procs / 2],
@@ -306,7 +307,8 @@ int main(int argc, char **argv)
 
 	ksft_print_msg("read back %zu pages, %zu mismatched, %d children failed\n",
 		       checked, bad, failed_children);
-	ksft_test_result(bad == 0 && failed_children == 0 && checked > 0, "data_intact\n");
+	ksft_test_result(bad == 0 && failed_children == 0 && (checked > 0 || !opt.fault_pct),
+			 "data_intact\n");
 
 	/* zram drops the slots' bookkeeping at once, deferred or not. */
 	zram_mm_stat(&st);
@@ -322,6 +324,8 @@ int main(int argc, char **argv)
 		       "pending max %llu, returned after %.1f ms\n",
 		       pool.pages_used, base_pool.pages_used, pool.obj_used, pool.obj_allocated,
 		       base_pool.obj_used, base_pool.obj_allocated, pending_max, returned_ms);
+	/* zsbed's fault scenarios check this against the queue's capacity */
+	ksft_print_msg("counter deferred.pending_max %llu\n", pending_max);
 	ksft_test_result(returned_ms >= 0 && pool.obj_used == base_pool.obj_used &&
 			 pool.obj_allocated == base_pool.obj_allocated,
 			 "memory_returned\n");
