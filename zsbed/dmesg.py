@@ -37,13 +37,16 @@ class Benign:
     header: re.Pattern[str]
     context: re.Pattern[str]
     reason: str
-    window: int = 6
+    window: int = 8         # lines after the header searched for context
+    before: int = 3         # lines before it, too
 
 
 # The one place where known-benign reports are listed, with the reason.
 BENIGN: tuple[Benign, ...] = (
-    Benign(re.compile(r"WARNING: suspicious RCU usage"), re.compile(r"arch/um/"),
-           "UML SMP bring-up (arch/um) trips lockdep-RCU; it comes from UML itself, "
+    Benign(re.compile(r"WARNING: suspicious RCU usage"),
+           re.compile(r"smp: Bringing up secondary CPUs(.|\n)*Callback enqueued on offline CPU"),
+           "UML SMP bring-up: RCU callback queued on a not-yet-online vCPU "
+           "(kernel/rcu/tree.c, task swapper/N); comes from UML itself, "
            "not from zsmalloc, zram or zswap"),
 )
 
@@ -62,7 +65,8 @@ def _benign_reason(lines: list[str], index: int) -> str:
     """The reason the report at ``lines[index]`` is benign, or ''."""
     for entry in BENIGN:
         if entry.header.search(lines[index]):
-            if entry.context.search("\n".join(lines[index:index + entry.window])):
+            start = max(0, index - entry.before)
+            if entry.context.search("\n".join(lines[start:index + entry.window])):
                 return entry.reason
     return ""
 

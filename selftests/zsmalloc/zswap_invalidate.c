@@ -9,7 +9,10 @@
  * zswap's stored pages drop to the baseline at once and its pool size
  * returns within a bound without any flush (time reported); writeback ran.
  *
- *	zswap_invalidate [-m MiB] [-t ms]
+ *	zswap_invalidate [-m MiB] [-w writeback MiB] [-t ms]
+ *
+ * The writeback phase caps zswap at 1% of RAM, so -w must exceed that
+ * (about 5 MiB with mem=512M) for any page to be written back.
  */
 #include <sys/mman.h>
 
@@ -48,25 +51,28 @@ static double wait_zswap_pool(unsigned long long base, double timeout_ms)
 
 int main(int argc, char **argv)
 {
-	size_t mib = 16, psz = sysconf(_SC_PAGESIZE), pages, bad;
+	size_t mib = 16, wb_mib = 16, psz = sysconf(_SC_PAGESIZE), pages, wb_pages, bad;
 	unsigned long long base_stored, base_size, base_wb, stored;
 	double timeout_ms = 5000, returned;
 	int opt, err;
 	void *mem;
 
-	while ((opt = getopt(argc, argv, "m:t:")) != -1) {
+	while ((opt = getopt(argc, argv, "m:w:t:")) != -1) {
 		if (opt == 'm')
 			mib = strtoul(optarg, NULL, 0);
+		else if (opt == 'w')
+			wb_mib = strtoul(optarg, NULL, 0);
 		else if (opt == 't')
 			timeout_ms = atof(optarg);
 	}
 	pages = (mib << 20) / psz;
+	wb_pages = (wb_mib << 20) / psz;
 	ksft_print_header();
 	if (access(ZSWAP_PARAM "enabled", F_OK))
 		ksft_exit_skip("no zswap (CONFIG_ZSWAP off?)\n");
 	ksft_set_plan(6);
 
-	err = zram_swap_setup(4 * (mib << 20));
+	err = zram_swap_setup(4 * ((mib > wb_mib ? mib : wb_mib) << 20));
 	if (!err)
 		err = sysfs_write(ZSWAP_PARAM "compressor", "lzo");
 	if (!err)
@@ -105,19 +111,19 @@ int main(int argc, char **argv)
 
 	/* 2. Cap the pool: stores beyond it make zswap write back to zram. */
 	sysfs_write(ZSWAP_PARAM "max_pool_percent", "1");
-	mem = mmap(NULL, pages * psz, PROT_READ | PROT_WRITE,
+	mem = mmap(NULL, wb_pages * psz, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (mem == MAP_FAILED)
 		ksft_exit_fail_perror("mmap");
-	fill_pattern(mem, pages, psz, 8);
-	madvise(mem, pages * psz, MADV_PAGEOUT);
+	fill_pattern(mem, wb_pages, psz, 8);
+	madvise(mem, wb_pages * psz, MADV_PAGEOUT);
 	usleep(200000);		/* the shrink worker runs asynchronously */
-	bad = count_bad_pages(mem, pages, psz, 8);
+	bad = count_bad_pages(mem, wb_pages, psz, 8);
 	ksft_print_msg("written back %llu pages; read back %zu, %zu mismatched\n",
-		       dbg("written_back_pages") - base_wb, pages, bad);
+		       dbg("written_back_pages") - base_wb, wb_pages, bad);
 	ksft_test_result(dbg("written_back_pages") > base_wb, "writeback_ran\n");
 	ksft_test_result(bad == 0, "data_intact_after_writeback\n");
-	munmap(mem, pages * psz);
+	munmap(mem, wb_pages * psz);
 	print_all_deferred();
 
 	sysfs_write(ZSWAP_PARAM "enabled", "N");
