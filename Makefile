@@ -1,7 +1,7 @@
 # zsbed: thin entry points; the logic lives in the zsbed/ Python package.
 #
 #   make uml-test [VARIANT=fast] [KSRC=dir] [SERIES=dir|mbox|none] [K=expr]
-#   make check     harness unit tests, then make uml-test
+#   make check     unit tests, checkpatch, make uml-test in fast and deep
 #   make help
 
 PY      := /usr/bin/python3
@@ -17,7 +17,7 @@ help:
 	@echo
 	@echo "  make uml-test   fetch Linux 7.3, apply patches/series, build UML, boot,"
 	@echo "                  run KUnit + selftests; results in results/latest/"
-	@echo "  make check      unit tests, checkpatch, then make uml-test (what CI runs)"
+	@echo "  make check      unit tests, checkpatch, uml-test in fast and deep (what CI runs)"
 	@echo "  make unit       harness unit tests only"
 	@echo "  make checkpatch scripts/checkpatch.pl --strict on every patch"
 	@echo "  make fault      run every fault scenario in fault/ (SCENARIO=name: one; LIST=1: list)"
@@ -59,7 +59,10 @@ pipeline-bench:
 unit:
 	@$(ZSBED) unit
 
-check: unit checkpatch uml-test
+# CI's job: both variants.
+check: unit checkpatch
+	@$(MAKE) --no-print-directory uml-test
+	@$(MAKE) --no-print-directory uml-test VARIANT=deep
 
 clean:
 	rm -rf build results

@@ -131,7 +131,8 @@ def build_selftests(src: Path) -> list[Path]:
                                f"OUTPUT={out}"], stdout=fh, stderr=subprocess.STDOUT)
     if proc.returncode != 0:
         raise ZsbedError(f"selftests/zsmalloc: {first_error(log)} (log: {paths.show(log)})")
-    listing = subprocess.run(["make", "-s", "-C", str(paths.SELFTESTS / "zsmalloc"), f"KSRC={src}",
+    listing = subprocess.run(["make", "-s", "--no-print-directory", "-C",
+                              str(paths.SELFTESTS / "zsmalloc"), f"KSRC={src}",
                               f"OUTPUT={out}", "print-progs"], capture_output=True, text=True)
     progs = [Path(p) for p in listing.stdout.split()]
     missing = [p for p in progs if not p.is_file()]

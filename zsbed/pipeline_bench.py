@@ -72,9 +72,9 @@ def edited_series(tmp: Path, stamp: int) -> Path:
 
 def boot_times(n: int) -> list[float]:
     """Wall time of n boots of the default kernel with an empty plan."""
-    kernel = Kernel(bdir=paths.BUILD / "default", variant="default")
+    kernel = Kernel(bdir=paths.BUILD / "fast", variant="fast")
     if not kernel.linux.is_file():
-        raise ZsbedError("bench: build/default/linux missing; run make uml-test first")
+        raise ZsbedError("bench: build/fast/linux missing; run make uml-test first")
     init = build_guest()
     times = []
     with tempfile.TemporaryDirectory(prefix="zsbed-bench-") as tmp:
