@@ -28,10 +28,6 @@
 #include "kselftest.h"
 #include "zram_lib.h"
 
-#ifndef MADV_PAGEOUT
-#define MADV_PAGEOUT 21
-#endif
-
 #define MAX_PROCS 16
 #define POOL "zram0"
 
@@ -139,13 +135,9 @@ static void child(int idx, int ready_fd, int go_fd, struct child_result *res)
 	char byte = 0;
 	void *mem;
 
-	mem = mmap(NULL, pages * psz, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (mem == MAP_FAILED)
+	mem = map_paged_out(pages, psz, seed);
+	if (!mem)
 		_exit(2);
-	fill_pattern(mem, pages, psz, seed);
-	if (madvise(mem, pages * psz, MADV_PAGEOUT))
-		_exit(3);
 	/* Fault the first part back in and compare every page of it. */
 	res->checked = back;
 	res->bad = count_bad_pages(mem, back, psz, seed);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <dirent.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/swap.h>
 #include <time.h>
 #include <unistd.h>
@@ -161,6 +162,32 @@ static inline void fill_pattern(void *mem, size_t pages, size_t psz,
 		for (size_t i = 0; i < psz / 8; i++)
 			w[i] = pattern_word(seed, pg, i);
 	}
+}
+
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT 21
+#endif
+
+/*
+ * A private anonymous mapping of @pages pages filled with the pattern of
+ * @seed and paged out with MADV_PAGEOUT; NULL (errno set) on failure.
+ */
+static inline void *map_paged_out(size_t pages, size_t psz, uint64_t seed)
+{
+	void *mem = mmap(NULL, pages * psz, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (mem == MAP_FAILED)
+		return NULL;
+	fill_pattern(mem, pages, psz, seed);
+	if (madvise(mem, pages * psz, MADV_PAGEOUT)) {
+		int err = errno;
+
+		munmap(mem, pages * psz);
+		errno = err;
+		return NULL;
+	}
+	return mem;
 }
 
 /* Number of pages whose content differs from the pattern. */

@@ -12,30 +12,8 @@
  *
  *	zram_reset_pending [-m MiB]
  */
-#include <sys/mman.h>
-
 #include "kselftest.h"
 #include "zram_lib.h"
-
-#ifndef MADV_PAGEOUT
-#define MADV_PAGEOUT 21
-#endif
-
-static void *paged_out(size_t bytes, uint64_t seed)
-{
-	size_t psz = sysconf(_SC_PAGESIZE);
-	void *mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	if (mem == MAP_FAILED)
-		return NULL;
-	fill_pattern(mem, bytes / psz, psz, seed);
-	if (madvise(mem, bytes, MADV_PAGEOUT)) {
-		munmap(mem, bytes);
-		return NULL;
-	}
-	return mem;
-}
 
 int main(int argc, char **argv)
 {
@@ -57,7 +35,7 @@ int main(int argc, char **argv)
 	err = zram_swap_setup(4 * bytes);
 	if (err)
 		ksft_exit_fail_msg("zram swap set-up: %s\n", strerror(-err));
-	mem = paged_out(bytes, 1);
+	mem = map_paged_out(bytes / psz, psz, 1);
 	if (!mem)
 		ksft_exit_fail_perror("mmap/MADV_PAGEOUT");
 	munmap(mem, bytes);
@@ -75,7 +53,7 @@ int main(int argc, char **argv)
 
 	/* The device must work again from scratch, data intact. */
 	err = zram_swap_setup(4 * bytes);
-	mem = err ? NULL : paged_out(bytes, 2);
+	mem = err ? NULL : map_paged_out(bytes / psz, psz, 2);
 	ksft_test_result(mem && count_bad_pages(mem, bytes / psz, psz, 2) == 0,
 			 "reuse_after_reset\n");
 	if (mem)

@@ -7,14 +7,9 @@
  * and resets zram. Usage: zram_swap [-m MiB]  (default 16).
  */
 #include <stdlib.h>
-#include <sys/mman.h>
 
 #include "kselftest.h"
 #include "zram_lib.h"
-
-#ifndef MADV_PAGEOUT
-#define MADV_PAGEOUT 21
-#endif
 
 #define SEED 0x7a73626564ULL	/* "zsbed" */
 
@@ -47,13 +42,9 @@ int main(int argc, char **argv)
 		       4 * mib, base.orig_data_size);
 	ksft_test_result_pass("zram_swap_setup\n");
 
-	mem = mmap(NULL, pages * psz, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (mem == MAP_FAILED)
-		ksft_exit_fail_perror("mmap");
-	fill_pattern(mem, pages, psz, SEED);
-	if (madvise(mem, pages * psz, MADV_PAGEOUT))
-		ksft_exit_fail_perror("madvise(MADV_PAGEOUT)");
+	mem = map_paged_out(pages, psz, SEED);
+	if (!mem)
+		ksft_exit_fail_perror("mmap/MADV_PAGEOUT");
 	err = zram_mm_stat(&st);
 	ksft_print_msg("after pageout: orig_data_size %llu compr_data_size %llu mem_used_total %llu\n",
 		       st.orig_data_size, st.compr_data_size, st.mem_used_total);

@@ -14,14 +14,8 @@
  * The writeback phase caps zswap at 1% of RAM, so -w must exceed that
  * (about 5 MiB with mem=512M) for any page to be written back.
  */
-#include <sys/mman.h>
-
 #include "kselftest.h"
 #include "zram_lib.h"
-
-#ifndef MADV_PAGEOUT
-#define MADV_PAGEOUT 21
-#endif
 
 #define ZSWAP_PARAM "/sys/module/zswap/parameters/"
 #define ZSWAP_DBG "/sys/kernel/debug/zswap/"
@@ -89,12 +83,9 @@ int main(int argc, char **argv)
 	base_wb = dbg("written_back_pages");
 
 	/* 1. Store in zswap, fault half back, munmap the rest. */
-	mem = mmap(NULL, pages * psz, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (mem == MAP_FAILED)
-		ksft_exit_fail_perror("mmap");
-	fill_pattern(mem, pages, psz, 7);
-	madvise(mem, pages * psz, MADV_PAGEOUT);
+	mem = map_paged_out(pages, psz, 7);
+	if (!mem)
+		ksft_exit_fail_perror("mmap/MADV_PAGEOUT");
 	stored = dbg("stored_pages") - base_stored;
 	ksft_print_msg("zswap stored %llu of %zu pages\n", stored, pages);
 	ksft_test_result(stored >= pages / 10 * 9, "stored_in_zswap\n");
@@ -111,12 +102,9 @@ int main(int argc, char **argv)
 
 	/* 2. Cap the pool: stores beyond it make zswap write back to zram. */
 	sysfs_write(ZSWAP_PARAM "max_pool_percent", "1");
-	mem = mmap(NULL, wb_pages * psz, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (mem == MAP_FAILED)
-		ksft_exit_fail_perror("mmap");
-	fill_pattern(mem, wb_pages, psz, 8);
-	madvise(mem, wb_pages * psz, MADV_PAGEOUT);
+	mem = map_paged_out(wb_pages, psz, 8);
+	if (!mem)
+		ksft_exit_fail_perror("mmap/MADV_PAGEOUT");
 	usleep(200000);		/* the shrink worker runs asynchronously */
 	bad = count_bad_pages(mem, wb_pages, psz, 8);
 	ksft_print_msg("written back %llu pages; read back %zu, %zu mismatched\n",
