@@ -46,7 +46,8 @@ def prepare(args: argparse.Namespace, extra: tuple[Patch, ...] = ()) -> Prepared
     tree = fetch(args.ksrc)
     src, source_digest = patch(tree, args.series, extra)
     bdir = build_dir(tree, args.variant)
-    config_digest = configure.configure(src, source_digest, args.variant, bdir)
+    # the tree's location is part of its identity: kbuild output refers to it
+    config_digest = configure.configure(src, f"{src}:{source_digest}", args.variant, bdir)
     kernel = build_kernel(src, bdir, args.variant, config_digest, always=not tree.managed)
     return Prepared(tree=tree, src=src, kernel=kernel, init=build_guest(),
                     selftests=build_selftests(src))

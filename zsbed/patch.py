@@ -220,7 +220,9 @@ def patch(tree: Tree, series: str | None, extra: tuple[Patch, ...] = ()) -> tupl
     if not patches and not tree.managed:
         say(f"[patch] SERIES=none: building {tree.path} as is (out of tree)")
         return tree.path, _snapshot_id(tree)
-    key = hashlib.sha256(str(tree.path).encode()).hexdigest()[:12]
+    # A fixed name for zsbed's own tree keeps compiler paths the same in
+    # every clone, so ccache (CCACHE_BASEDIR) hits across clones.
+    key = "debian" if tree.managed else hashlib.sha256(str(tree.path).encode()).hexdigest()[:12]
     src = paths.WORK / "src" / key
     state_file = src / STATE
     snapshot = _snapshot_id(tree)
