@@ -30,7 +30,7 @@ def test_uml_smp_rcu_warning_is_benign_only_at_the_uml_site() -> None:
     """As printed by the deep (lockdep) variant at SMP bring-up, 7.3.4."""
     uml = ("smp: Bringing up secondary CPUs ...\n\n=============================\n"
            "WARNING: suspicious RCU usage\n7.3.4 #2 Not tainted\n-----------------------------\n"
-           "../../work/src/x/kernel/rcu/tree.c:3185 Callback enqueued on offline CPU!!\n")
+           "../../src/kernel/rcu/tree.c:3185 Callback enqueued on offline CPU!!\n")
     ours = ("zsbed-init: running swap_release\nWARNING: suspicious RCU usage\n"
             "7.3.4 #2 Not tainted\n-----\nmm/zsmalloc.c:100 suspicious rcu_dereference_check()\n")
     assert dmesg.check(uml)[0].benign

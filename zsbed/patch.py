@@ -228,7 +228,7 @@ def patch(tree: Tree, series: str | None, extra: tuple[Patch, ...] = ()) -> tupl
     snapshot = _snapshot_id(tree)
     state = json.loads(state_file.read_text()) if state_file.is_file() else {}
     if state.get("snapshot") != snapshot:
-        with step("patch", f"hard-linked copy of {tree.path}"):
+        with step("patch", f"hard-linked copy of {paths.show(tree.path)}"):
             shutil.rmtree(src, ignore_errors=True)
             src.parent.mkdir(parents=True, exist_ok=True)
             subprocess.run(["cp", "-al", str(tree.path), str(src)], check=True)

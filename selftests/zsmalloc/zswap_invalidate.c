@@ -9,7 +9,12 @@
  * zswap's stored pages drop to the baseline at once and its pool size
  * returns within a bound without any flush (time reported); writeback ran.
  *
- *	zswap_invalidate [-m MiB] [-w writeback MiB] [-t ms]
+ *	zswap_invalidate [-m MiB] [-w writeback MiB] [-t ms] [-s compressor]
+ *
+ * -s switches zswap to another compressor while pages are stored: zswap
+ * makes a new pool, and the old one is destroyed (zs_destroy_pool(), with
+ * whatever deferred frees are pending) once munmap has released its last
+ * entry. The case old_pool_destroyed checks that it went.
  *
  * The writeback phase caps zswap at 1% of RAM, so -w must exceed that
  * (about 5 MiB with mem=512M) for any page to be written back.
@@ -30,6 +35,21 @@ static unsigned long long dbg(const char *name)
 	return v;
 }
 
+/* zsmalloc pools that belong to zswap (named zswap<N>). */
+static int count_zswap_pools(void)
+{
+	DIR *dir = opendir("/sys/kernel/debug/zsmalloc");
+	struct dirent *de;
+	int n = 0;
+
+	if (!dir)
+		return -1;
+	while ((de = readdir(dir)))
+		n += !strncmp(de->d_name, "zswap", 5);
+	closedir(dir);
+	return n;
+}
+
 /* Wait until zswap's pool is back to @base bytes; ms, or -1. */
 static double wait_zswap_pool(unsigned long long base, double timeout_ms)
 {
@@ -47,24 +67,27 @@ int main(int argc, char **argv)
 {
 	size_t mib = 16, wb_mib = 16, psz = sysconf(_SC_PAGESIZE), pages, wb_pages, bad;
 	unsigned long long base_stored, base_size, base_wb, stored;
-	double timeout_ms = 5000, returned;
-	int opt, err;
+	double timeout_ms = 5000, returned, start;
+	const char *switch_to = NULL;
+	int opt, err, pools = 0;
 	void *mem;
 
-	while ((opt = getopt(argc, argv, "m:w:t:")) != -1) {
+	while ((opt = getopt(argc, argv, "m:w:t:s:")) != -1) {
 		if (opt == 'm')
 			mib = strtoul(optarg, NULL, 0);
 		else if (opt == 'w')
 			wb_mib = strtoul(optarg, NULL, 0);
 		else if (opt == 't')
 			timeout_ms = atof(optarg);
+		else if (opt == 's')
+			switch_to = optarg;
 	}
 	pages = (mib << 20) / psz;
 	wb_pages = (wb_mib << 20) / psz;
 	ksft_print_header();
 	if (access(ZSWAP_PARAM "enabled", F_OK))
 		ksft_exit_skip("no zswap (CONFIG_ZSWAP off?)\n");
-	ksft_set_plan(6);
+	ksft_set_plan(6 + !!switch_to);
 
 	err = zram_swap_setup(4 * ((mib > wb_mib ? mib : wb_mib) << 20));
 	if (!err)
@@ -91,7 +114,25 @@ int main(int argc, char **argv)
 	ksft_test_result(stored >= pages / 10 * 9, "stored_in_zswap\n");
 
 	bad = count_bad_pages(mem, pages / 2, psz, 7);
+	if (switch_to) {
+		err = sysfs_write(ZSWAP_PARAM "compressor", switch_to);
+		pools = count_zswap_pools();
+		ksft_print_msg("compressor -> %s: %s, %d zswap pools\n", switch_to,
+			       err ? strerror(-err) : "ok", pools);
+	}
 	munmap(mem, pages * psz);
+	if (switch_to) {
+		/* the old pool goes once its last entry is gone */
+		print_all_deferred();
+		start = now_ms();
+		while (count_zswap_pools() >= pools && now_ms() - start < timeout_ms)
+			usleep(1000);
+		ksft_print_msg("old zswap pool destroyed after %.1f ms (%d pools left)\n",
+			       now_ms() - start, count_zswap_pools());
+		ksft_print_msg("counter zswap.pools_destroyed %d\n", pools - count_zswap_pools());
+		ksft_test_result(pools >= 2 && count_zswap_pools() == pools - 1,
+				 "old_pool_destroyed\n");
+	}
 	stored = dbg("stored_pages");
 	returned = wait_zswap_pool(base_size, timeout_ms);
 	ksft_print_msg("read back %zu pages, %zu mismatched; after munmap stored %llu "
