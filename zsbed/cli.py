@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import IO
 
 from zsbed import configure, deps, fault, paths, plan
 from zsbed.build import Kernel, build_guest, build_kernel, build_selftests
@@ -42,6 +44,7 @@ def build_dir(tree: Tree, variant: str) -> Path:
 
 def prepare(args: argparse.Namespace, extra: tuple[Patch, ...] = ()) -> Prepared:
     """Fetch, patch, configure and build: everything up to the boot."""
+    configure.fragments(args.variant)     # a bad VARIANT= fails before any work
     deps.ensure()
     tree = fetch(args.ksrc)
     src, source_digest = patch(tree, args.series, extra)
@@ -154,8 +157,6 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 def cmd_unit(args: argparse.Namespace) -> int:
     """The harness's own unit tests (they use the tree's kunit.py modules)."""
-    import os
-
     deps.ensure()
     import pytest
 
@@ -236,12 +237,40 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
+# Commands that rewrite the patched tree or a build directory.
+# (pipeline-bench is not one: it runs make uml-test, which takes the lock.)
+EXCLUSIVE = {"uml-test", "build", "fault", "mutants"}
+
+
+def _lock_tree() -> IO[str]:
+    """One zsbed run at a time per checkout: they share work/ and build/."""
+    import fcntl
+
+    paths.WORK.mkdir(parents=True, exist_ok=True)
+    lock = (paths.WORK / ".lock").open("a+")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        raise ZsbedError(f"work/.lock: another zsbed run (pid {lock.read().strip() or '?'}) "
+                         f"is using this checkout; wait for it") from None
+    lock.truncate(0)
+    lock.write(f"{os.getpid()}\n")
+    lock.flush()
+    return lock
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _interrupt)
     try:
-        return int(args.func(args))
+        held = _lock_tree() if args.command in EXCLUSIVE else None
+        try:
+            return int(args.func(args))
+        finally:
+            if held:
+                held.close()
     except ZsbedError as exc:
         print(f"zsbed: error: {exc}", file=sys.stderr)
         return 2
