@@ -13,10 +13,12 @@
  *
  *	swap_release [-n procs] [-m MiB each] [-f percent faulted back]
  *		     [-x munmap|exit|kill] [-c memory.max MiB] [-C] [-t ms]
- *		     [-p percent that must reach zram]
+ *		     [-p percent that must reach zram] [-F]
  *
  * -c runs everything in a memory cgroup with that memory.max, so reclaim
- * overlaps the frees; -C runs a compaction storm (zram compact and
+ * overlaps the frees; -F marks each process make-it-fail while it pages out
+ * (for fault_attr task-filter: only zram's allocations then can fail);
+ * -C runs a compaction storm (zram compact and
  * /proc/sys/vm/compact_memory in a loop) while the processes release.
  */
 #include <signal.h>
@@ -53,13 +55,14 @@ static struct {
 	bool compact;
 	double timeout_ms;
 	int min_pageout_pct;	/* -p 0 when a scenario makes zram writes fail */
-} opt = { 1, 32, 50, MODE_MUNMAP, 0, false, 5000, 90 };
+	bool make_it_fail;	/* -F */
+} opt = { 1, 32, 50, MODE_MUNMAP, 0, false, 5000, 90, false };
 
 static void parse_args(int argc, char **argv)
 {
 	int c;
 
-	while ((c = getopt(argc, argv, "n:m:f:x:c:Ct:p:")) != -1) {
+	while ((c = getopt(argc, argv, "n:m:f:x:c:Ct:p:F")) != -1) {
 		switch (c) {
 		case 'n':
 			opt.procs = atoi(optarg);
@@ -86,9 +89,12 @@ static void parse_args(int argc, char **argv)
 		case 'p':
 			opt.min_pageout_pct = atoi(optarg);
 			break;
+		case 'F':
+			opt.make_it_fail = true;
+			break;
 		default:
 			ksft_exit_fail_msg("usage: swap_release [-n procs] [-m MiB] [-f pct] "
-					   "[-x munmap|exit|kill] [-c MiB] [-C] [-t ms] [-p pct]\n");
+					   "[-x munmap|exit|kill] [-c MiB] [-C] [-t ms] [-p pct] [-F]\n");
 		}
 	}
 	if (opt.procs < 1 || opt.procs > MAX_PROCS || !opt.mib ||
@@ -135,9 +141,21 @@ static void child(int idx, int ready_fd, int go_fd, struct child_result *res)
 	char byte = 0;
 	void *mem;
 
-	mem = map_paged_out(pages, psz, seed);
-	if (!mem)
-		_exit(2);
+	if (opt.make_it_fail) {
+		/* fault the pages in first: only the page-out may fail */
+		mem = mmap(NULL, pages * psz, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+		if (mem == MAP_FAILED)
+			_exit(2);
+		fill_pattern(mem, pages, psz, seed);
+		sysfs_write("/proc/self/make-it-fail", "1");
+		madvise(mem, pages * psz, MADV_PAGEOUT);
+		sysfs_write("/proc/self/make-it-fail", "0");
+	} else {
+		mem = map_paged_out(pages, psz, seed);
+		if (!mem)
+			_exit(2);
+	}
 	/* Fault the first part back in and compare every page of it. */
 	res->checked = back;
 	res->bad = count_bad_pages(mem, back, psz, seed);
