@@ -13,12 +13,13 @@
  *
  *	swap_release [-n procs] [-m MiB each] [-f percent faulted back]
  *		     [-x munmap|exit|kill] [-c memory.max MiB] [-C] [-t ms]
- *		     [-p percent that must reach zram] [-F]
+ *		     [-p percent that must reach zram] [-F] [-q capacity]
  *
  * -c runs everything in a memory cgroup with that memory.max, so reclaim
  * overlaps the frees; -F marks each process make-it-fail while it pages out
  * (for fault_attr task-filter: only zram's allocations then can fail);
- * -C runs a compaction storm (zram compact and
+ * -q shrinks zram0's deferred-free queue (zsmalloc's deferred_capacity
+ * fault knob) right after set-up; -C runs a compaction storm (zram compact and
  * /proc/sys/vm/compact_memory in a loop) while the processes release.
  */
 #include <signal.h>
@@ -56,13 +57,14 @@ static struct {
 	double timeout_ms;
 	int min_pageout_pct;	/* -p 0 when a scenario makes zram writes fail */
 	bool make_it_fail;	/* -F */
-} opt = { 1, 32, 50, MODE_MUNMAP, 0, false, 5000, 90, false };
+	const char *capacity;	/* -q */
+} opt = { 1, 32, 50, MODE_MUNMAP, 0, false, 5000, 90, false, NULL };
 
 static void parse_args(int argc, char **argv)
 {
 	int c;
 
-	while ((c = getopt(argc, argv, "n:m:f:x:c:Ct:p:F")) != -1) {
+	while ((c = getopt(argc, argv, "n:m:f:x:c:Ct:p:Fq:")) != -1) {
 		switch (c) {
 		case 'n':
 			opt.procs = atoi(optarg);
@@ -92,9 +94,12 @@ static void parse_args(int argc, char **argv)
 		case 'F':
 			opt.make_it_fail = true;
 			break;
+		case 'q':
+			opt.capacity = optarg;
+			break;
 		default:
 			ksft_exit_fail_msg("usage: swap_release [-n procs] [-m MiB] [-f pct] "
-					   "[-x munmap|exit|kill] [-c MiB] [-C] [-t ms] [-p pct] [-F]\n");
+					   "[-x munmap|exit|kill] [-c MiB] [-C] [-t ms] [-p pct] [-F] [-q cap]\n");
 		}
 	}
 	if (opt.procs < 1 || opt.procs > MAX_PROCS || !opt.mib ||
@@ -235,6 +240,9 @@ int main(int argc, char **argv)
 		err = zram_mm_stat(&base);
 	if (!err)
 		err = zs_pool_totals(POOL, &base_pool);
+	if (!err && opt.capacity)
+		err = sysfs_write("/sys/kernel/debug/zsmalloc/" POOL "/deferred_capacity",
+				  opt.capacity);
 	if (err)
 		ksft_exit_fail_msg("zram swap set-up: %s\n", strerror(-err));
 	ksft_test_result_pass("setup\n");
