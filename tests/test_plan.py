@@ -49,7 +49,7 @@ def test_malformed_plan_names_file_entry_and_reason(tmp_path: Path, body: str, m
 
 def test_real_plan_loads_for_every_variant() -> None:
     real = Path(__file__).resolve().parent.parent / "selftests/zsmalloc/plan.toml"
-    progs = {n: Path(f"/b/{n}") for n in ("zram_swap", "swap_release", "leak_scan",
+    progs = {n: Path(f"/b/{n}") for n in ("zram_swap", "swap_release", "leak_scan", "migrate_coherence",
                                           "zram_reset_pending", "zswap_invalidate")}
     for variant in configure.variants():
         assert plan.load(real, variant, progs)

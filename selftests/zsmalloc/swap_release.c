@@ -146,6 +146,9 @@ static void child(int idx, int ready_fd, int go_fd, struct child_result *res)
 	char byte = 0;
 	void *mem;
 
+	/* before the test memory is mapped: that must stay pageable */
+	if (opt.compact && pin_against_compaction(MCL_CURRENT))
+		_exit(3);
 	if (opt.make_it_fail) {
 		/* fault the pages in first: only the page-out may fail */
 		mem = mmap(NULL, pages * psz, PROT_READ | PROT_WRITE,
@@ -195,6 +198,8 @@ static pid_t start_compaction_storm(int go_fd)
 	if (pid)
 		return pid;
 	close(go_fd);
+	if (pin_against_compaction(MCL_CURRENT | MCL_FUTURE))
+		_exit(3);
 	for (;;) {
 		/* a round counts only if both compactions were accepted */
 		if (!sysfs_write(ZRAM_SYS "/compact", "1") &&
@@ -288,6 +293,9 @@ int main(int argc, char **argv)
 				    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 		if (storm_rounds == MAP_FAILED)
 			ksft_exit_fail_perror("mmap");
+		err = pin_against_compaction(MCL_CURRENT | MCL_FUTURE);
+		if (err)
+			ksft_exit_fail_msg("mlockall: %s\n", strerror(-err));
 		storm = start_compaction_storm(go[1]);
 		/* let it get going before the release (5 s at most) */
 		for (i = 0; !*storm_rounds && i < 5000; i++)
@@ -339,6 +347,8 @@ int main(int argc, char **argv)
 
 		kill(storm, SIGKILL);
 		waitpid(storm, NULL, 0);
+		munlockall();
+		sysfs_write("/proc/sys/vm/compact_unevictable_allowed", "1");
 		ksft_print_msg("compaction storm: %lu rounds until the memory was back\n", during);
 		ksft_test_result(during >= 1, "compaction_storm_ran\n");
 	}
