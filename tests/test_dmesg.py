@@ -16,9 +16,10 @@ def test_reports_of_every_kind_are_found() -> None:
         "kmemleak: 3 new suspected memory leaks (see /sys/kernel/debug/kmemleak)",
         "WARNING: possible circular locking dependency detected",
         "Kernel panic - not syncing: Segfault with no mm",
+        "Class-48 fullness group 9 is not empty",
     ])
     kinds = [f.kind for f in dmesg.check(log)]
-    assert kinds == ["KASAN", "SLUB", "WARNING", "kmemleak", "lockdep", "Oops"]
+    assert kinds == ["KASAN", "SLUB", "WARNING", "kmemleak", "lockdep", "Oops", "zsmalloc"]
     assert all(not f.benign for f in dmesg.check(log))
 
 

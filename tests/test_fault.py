@@ -73,7 +73,9 @@ def test_counters_and_expectations(tmp_path: Path) -> None:
             "fallback_contended 100 fallback_full 0 drain_runs 3\n"
             "# deferred zswap1 pending 0 capacity 32768 queued 10 drained 10 "
             "fallback_contended 20 fallback_full 0 drain_runs 1\n")
-    values = fault.counters([dump, work])
+    kunit = "    # zs_test_obj_encoding: ZS_OBJ_CLASS_BITS=9: lockless class lookup\n"
+    values = fault.counters([dump, work, kunit])
+    assert values["zsmalloc.class_bits"] == 9
     assert values["stats.fail_deferred_trylock"] == 120
     assert values["fail_deferred_trylock.times"] == 0
     assert values["deferred.fallback_contended"] == 120

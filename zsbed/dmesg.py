@@ -21,6 +21,8 @@ REPORTS: tuple[tuple[str, re.Pattern[str]], ...] = (
                         r"Poison overwritten|Redzone overwritten")),
     ("BUG", re.compile(r"BUG: |kernel BUG at ")),
     ("WARNING", re.compile(r"WARNING: |------------\[ cut here \]------------")),
+    # zs_destroy_pool() found objects still allocated: they leaked
+    ("zsmalloc", re.compile(r"Class-\d+ fullness group \d+ is not empty")),
     ("Oops", re.compile(r"Oops|general protection fault|Kernel panic - not syncing|"
                         r"Segfault with no mm|Kernel mode fault")),
 )

@@ -174,6 +174,8 @@ def programs(s: Scenario, progs: dict[str, Path]) -> list[Program]:
 
 COUNTER = re.compile(r"^# counter (\S+) (\d+)\s*$", re.M)
 DEFERRED = re.compile(r"^# deferred (\S+) (.*)$", re.M)
+# KUnit's zs_test_obj_encoding names the lookup mode zs_free() was built with
+CLASS_BITS = re.compile(r"^\s*# zs_test_obj_encoding: ZS_OBJ_CLASS_BITS=(\d+)", re.M)
 
 
 def counters(texts: list[str]) -> dict[str, int]:
@@ -181,10 +183,14 @@ def counters(texts: list[str]) -> dict[str, int]:
 
     ``…/fault_stats:<name>`` is also available as ``stats.<name>``,
     ``…/zsmalloc/<point>/times`` as ``<point>.times``, and the workloads'
-    deferred-queue counters are summed as ``deferred.<key>``.
+    deferred-queue counters are summed as ``deferred.<key>``, and the
+    kernel's ZS_OBJ_CLASS_BITS (0: pool->lock fallback) is
+    ``zsmalloc.class_bits``.
     """
     values: dict[str, int] = {}
     for text in texts:
+        for bits in CLASS_BITS.findall(text):
+            values["zsmalloc.class_bits"] = int(bits)
         for path, value in COUNTER.findall(text):
             values[path] = int(value)
             m = re.match(rf"^{DEBUGFS}/fault_stats:(\S+)$", path)

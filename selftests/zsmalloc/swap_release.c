@@ -224,6 +224,7 @@ int main(int argc, char **argv)
 	pid_t pids[MAX_PROCS], storm = 0;
 	int ready[2], go[2], i, err, failed_children = 0;
 	unsigned long long pending_max;
+	long long base_zspages, base_handles;
 	double lat[MAX_PROCS], start, returned_ms;
 	size_t bad = 0, checked = 0;
 	char byte;
@@ -232,7 +233,7 @@ int main(int argc, char **argv)
 	ksft_print_header();
 	if (access(ZRAM_SYS, F_OK))
 		ksft_exit_skip("no %s (CONFIG_ZRAM off?)\n", ZRAM_SYS);
-	ksft_set_plan(6 + opt.compact);
+	ksft_set_plan(8 + opt.compact);
 	ksft_print_msg("procs %d, %zu MiB each, %d%% faulted back, release by %s%s%s\n",
 		       opt.procs, opt.mib, opt.fault_pct,
 		       opt.mode == MODE_EXIT ? "exit" : opt.mode == MODE_KILL ? "SIGKILL" : "munmap",
@@ -240,6 +241,8 @@ int main(int argc, char **argv)
 		       opt.compact ? ", compaction storm" : "");
 
 	total = opt.procs * (opt.mib << 20);
+	base_zspages = nr_zspages();	/* before zram holds its swap header */
+	base_handles = zs_handle_objects();
 	err = zram_swap_setup(2 * total + (16 << 20));
 	if (!err)
 		err = zram_mm_stat(&base);
@@ -368,5 +371,17 @@ int main(int argc, char **argv)
 		leave_memcg();
 	err = zram_swap_teardown();
 	ksft_test_result(!err, "teardown\n");
+	/* the pool is gone: every zspage it ever allocated must be too */
+	ksft_print_msg("nr_zspages %lld after teardown (baseline %lld)\n",
+		       nr_zspages(), base_zspages);
+	ksft_test_result(base_zspages >= 0 && nr_zspages() == base_zspages,
+			 "zspages_returned\n");
+	if (base_handles < 0) {
+		ksft_test_result_skip("handles_returned (zs_handle is not a SLUB debug cache)\n");
+	} else {
+		ksft_print_msg("zs_handle objects %lld after teardown (baseline %lld)\n",
+			       zs_handle_objects(), base_handles);
+		ksft_test_result(zs_handle_objects() == base_handles, "handles_returned\n");
+	}
 	ksft_finished();
 }

@@ -415,4 +415,45 @@ static inline int kmemleak_zs_reports(void)
 	return reports + ours;
 }
 
+/*
+ * Pages held by all zsmalloc pools (nr_zspages in /proc/vmstat): counts
+ * zspages that no pool list knows about any more, such as pages leaked
+ * on an allocation error path.  -1 if it cannot be read.
+ */
+static inline long long nr_zspages(void)
+{
+	char line[128];
+	long long v = -1;
+	FILE *f;
+
+	/* fold the per-CPU deltas in first, or the total lags by a few pages */
+	sysfs_write("/proc/sys/vm/stat_refresh", "1");
+	f = fopen("/proc/vmstat", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "nr_zspages %lld", &v) == 1)
+			break;
+	}
+	fclose(f);
+	return v;
+}
+
+/*
+ * zs_handle objects allocated in the whole system, from SLUB's sysfs.
+ * Exact only for a cache with SLUB debugging on (no per-CPU slabs), such
+ * as under slub_debug=FZP,zs_handle; -1 when it is not exact or missing.
+ */
+static inline long long zs_handle_objects(void)
+{
+	char buf[64];
+	unsigned long long checks;
+
+	if (read_ull("/sys/kernel/slab/zs_handle/sanity_checks", &checks) || !checks)
+		return -1;
+	if (sysfs_read("/sys/kernel/slab/zs_handle/objects", buf, sizeof(buf)))
+		return -1;
+	return strtoll(buf, NULL, 10);
+}
+
 #endif /* ZSBED_ZRAM_LIB_H */
