@@ -10,18 +10,23 @@ ZSBED   := PYTHONPATH=$(CURDIR) PYTHONDONTWRITEBYTECODE=1 $(PY) -m zsbed
 OPTS     = --variant=$(VARIANT) $(if $(KSRC),--ksrc=$(KSRC)) $(if $(SERIES),--series=$(SERIES))
 PYTEST   = $(if $(K),-k "$(K)")
 
-.PHONY: help uml-test check unit checkpatch fault mutants build variants pipeline-bench clean distclean
+.PHONY: help uml-test check unit checkpatch fault mutants coverage bench build variants pipeline-bench clean distclean
 
 help:
 	@echo "zsbed: user-mode Linux test bed for the zsmalloc zs_free() series"
 	@echo
 	@echo "  make uml-test   fetch Linux 7.3, apply patches/series, build UML, boot,"
 	@echo "                  run KUnit + selftests; results in results/latest/"
-	@echo "  make check      unit tests, checkpatch, uml-test in fast and deep (what CI runs)"
+	@echo "  make check      unit tests, checkpatch, uml-test fast + deep, coverage (what CI runs)"
 	@echo "  make unit       harness unit tests only"
 	@echo "  make checkpatch scripts/checkpatch.pl --strict on every patch"
 	@echo "  make fault      run every fault scenario in fault/ (SCENARIO=name: one; LIST=1: list)"
 	@echo "  make mutants    build and boot each deliberately broken kernel; all must be caught"
+	@echo "  make coverage   gcov of zsmalloc/zram/zswap over KUnit, selftests and every scenario,"
+	@echo "                  both lookup modes; fails if a fallback site was never hit"
+	@echo "                  (WITHOUT=scenario[,..] leaves scenarios out)"
+	@echo "  make bench      munmap/exit timing on fallback, classbits and deferred kernels"
+	@echo "                  (QUICK=1: 32 MiB, 3 rounds; MIB=, ROUNDS=)"
 	@echo "  make build      everything up to the boot (fetch, patch, configure, build)"
 	@echo "  make variants   list build variants (uml-config/*.config)"
 	@echo "  make pipeline-bench  time zsbed itself: rerun, patch edit, boot (COLD=1: fresh clone)"
@@ -50,6 +55,14 @@ fault:
 mutants:
 	@$(ZSBED) mutants $(OPTS) $(if $(MUTANT),--mutant=$(MUTANT))
 
+coverage:
+	@$(ZSBED) coverage $(if $(KSRC),--ksrc=$(KSRC)) $(if $(SERIES),--series=$(SERIES)) \
+		$(if $(WITHOUT),--without=$(WITHOUT))
+
+bench:
+	@$(ZSBED) bench $(if $(KSRC),--ksrc=$(KSRC)) $(if $(SERIES),--series=$(SERIES)) \
+		$(if $(QUICK),--quick) $(if $(MIB),--mib=$(MIB)) $(if $(ROUNDS),--rounds=$(ROUNDS))
+
 variants:
 	@$(ZSBED) variants
 
@@ -59,10 +72,11 @@ pipeline-bench:
 unit:
 	@$(ZSBED) unit
 
-# CI's job: both variants.
+# CI's job: both variants, then coverage (fails if a fallback site went unreached).
 check: unit checkpatch
 	@$(MAKE) --no-print-directory uml-test
 	@$(MAKE) --no-print-directory uml-test VARIANT=deep
+	@$(MAKE) --no-print-directory coverage
 
 clean:
 	rm -rf build results

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from zsbed import paths
+from zsbed import configure, paths
 from zsbed.errors import ZsbedError
 from zsbed.progress import say, step
 
@@ -76,14 +76,16 @@ def _watch(log: Path, done: threading.Event, what: str) -> None:
         say(f"[build] {what}: {time.monotonic() - start:.0f}s, {objs} objects so far")
 
 
-def run_make(src: Path, bdir: Path, targets: list[str], log: Path, what: str) -> None:
+def run_make(src: Path, bdir: Path, targets: list[str], log: Path, what: str,
+             extra: list[str] | None = None) -> None:
     """Run kbuild with output to ``log`` and a progress line every 20 s."""
     done = threading.Event()
     watcher = threading.Thread(target=_watch, args=(log, done, what), daemon=True)
     with log.open("w") as out:
         watcher.start()
         try:
-            proc = subprocess.run(["make", "-C", str(src), f"O={bdir}", *make_vars(), *targets],
+            proc = subprocess.run(["make", "-C", str(src), f"O={bdir}", *make_vars(), *(extra or []),
+                                   *targets],
                                   stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                   env=ccache_env())
         finally:
@@ -101,7 +103,10 @@ def build_kernel(src: Path, bdir: Path, variant: str, digest: str, always: bool)
         say(f"[build] {variant}: nothing changed, not running make")
         return kernel
     with step("build", f"{variant}: make linux in {paths.show(bdir)}"):
-        run_make(src, bdir, ["linux"], bdir / "build.log", variant)
+        variant_file = paths.UML_CONFIG / f"{variant}.config"
+        extra = (configure.variant_meta(variant).get("make", "").split()
+                 if variant_file.is_file() else [])
+        run_make(src, bdir, ["linux"], bdir / "build.log", variant, extra)
     stamp.write_text(json.dumps({"digest": digest}) + "\n")
     return kernel
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import signal
 import sys
@@ -19,7 +20,7 @@ from zsbed.fetch import Tree, fetch
 from zsbed.patch import Patch, patch
 from zsbed.parse import Case
 from zsbed.progress import say
-from zsbed.run import run_boot
+from zsbed.run import Program, run_boot
 
 BOOT_SLACK = 30          # seconds a boot may take beyond its programs' timeouts
 
@@ -57,12 +58,12 @@ def prepare(args: argparse.Namespace, extra: tuple[Patch, ...] = ()) -> Prepared
 
 
 def selftest_cases(prep: Prepared, variant: str, results: Path,
-                   timeout: float | None) -> list[Case]:
-    """One boot running KUnit and the selftest plan; its cases."""
+                   timeout: float | None, tail: tuple[Program, ...] = ()) -> list[Case]:
+    """One boot running KUnit and the selftest plan (then ``tail``); its cases."""
     meta = configure.variant_meta(variant)
     programs = plan.load(paths.SELFTESTS / "zsmalloc" / "plan.toml", variant,
                          {p.name: p for p in prep.selftests},
-                         float(meta.get("timeout-scale", 1)))
+                         float(meta.get("timeout-scale", 1))) + list(tail)
     timeout = timeout or sum(p.timeout for p in programs) + BOOT_SLACK
     return run_boot(prep.src, prep.kernel, prep.init, programs, results, "main", timeout,
                     meta.get("boot", "").split())
@@ -84,14 +85,15 @@ def cmd_uml_test(args: argparse.Namespace) -> int:
 
 
 def scenario_cases(args: argparse.Namespace, scenario: fault.Scenario,
-                   results: Path, extra: tuple[Patch, ...] = ()) -> list[Case]:
-    """Build the scenario's variant and boot it once; its cases."""
+                   results: Path, extra: tuple[Patch, ...] = (),
+                   tail: tuple[Program, ...] = ()) -> list[Case]:
+    """Build the scenario's variant and boot it once (``tail`` runs last); its cases."""
     import copy
 
     sargs = copy.copy(args)
     sargs.variant = args.variant or scenario.variant
     prep = prepare(sargs, extra)
-    programs = fault.programs(scenario, {p.name: p for p in prep.selftests})
+    programs = fault.programs(scenario, {p.name: p for p in prep.selftests}) + list(tail)
     meta = configure.variant_meta(sargs.variant)
     timeout = sum(p.timeout for p in programs) + BOOT_SLACK
     cases = run_boot(prep.src, prep.kernel, prep.init, programs, results,
@@ -147,6 +149,84 @@ def cmd_mutants(args: argparse.Namespace) -> int:
     finally:
         say("[mutants] restoring the tree without mutants")
         prepare(args)
+
+
+def cmd_coverage(args: argparse.Namespace) -> int:
+    """Every plan and scenario in both gcov variants; fallback sites must be hit."""
+    import copy
+
+    from zsbed import coverage, report
+
+    deps.ensure(coverage=True)
+    coverage.load_sites()                 # a bad site list fails before any work
+    without = set(filter(None, (args.without or "").split(",")))
+    scenarios = fault.scenarios()
+    unknown = without - {s.name for s in scenarios}
+    if unknown:
+        raise ZsbedError(f"WITHOUT={','.join(sorted(unknown))}: no such scenario in fault/")
+    run = report.new_run("coverage")
+    cases: list[Case] = []
+    traces: dict[str, list[tuple[str, Path]]] = {}
+    src = None
+    for mode, variant in coverage.MODES.items():
+        margs = copy.copy(args)
+        margs.variant = variant
+        prep = prepare(margs)
+        src = prep.src
+        collect = {p.name: p for p in prep.selftests}["gcov_collect"]
+        results = run / mode
+        boots: list[tuple[str, Path]] = []
+        say(f"[coverage] {mode}: KUnit and the selftest plan ({variant})")
+        tail = (Program("coverage.gcov_collect", (str(collect), coverage.GCOV_OUT), 60),)
+        cases += selftest_cases(prep, variant, results, None, tail)
+        boots.append(("main", results / "ktap" / "main"))
+        for scenario in scenarios:
+            if scenario.name in without or fault.lookup_mode(scenario) not in (None, mode):
+                continue
+            say(f"[coverage] {mode}: fault scenario {scenario.name}")
+            cases += scenario_cases(margs, scenario, results, tail=tail)
+            boots.append((f"fault.{scenario.name}", results / "ktap" / f"fault.{scenario.name}"))
+        traces[mode] = []
+        for name, ktap in boots:
+            trace = results / "gcov" / f"{name}.json"
+            trace.parent.mkdir(parents=True, exist_ok=True)
+            if coverage.tracefile(prep.src, prep.kernel.bdir, ktap / "gcov", trace):
+                traces[mode].append((name, trace))
+            else:
+                say(f"[coverage] {mode}: {name}: no gcov counters (boot crashed?)")
+    assert src is not None
+    info = report.RunInfo(variant="coverage", kernel=fetch(args.ksrc).kernel)
+    report.write_cases(run, info, cases)
+    import pytest
+    code = int(pytest.main(report.pytest_args(run, [])))
+    out = run / "coverage"
+    results_ = coverage.report(src, traces, out)
+    files = json.loads((out / "sites.json").read_text())["files"]
+    coverage.print_summary(results_, files)
+    missing = [f"{r.site.name} ({', '.join(r.missing())})" for r in results_ if r.missing()]
+    say(f"results: {paths.show(out)}/index.html, sites.json, sites.md")
+    if missing:
+        say(f"[coverage] FAILED: never hit: {'; '.join(missing)}")
+        return 1
+    say(f"[coverage] all {len(results_)} sites hit in every mode they belong to")
+    return code
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Time munmap/exit on the fallback, classbits and deferred kernels."""
+    from zsbed import bench, report
+
+    s = bench.settings(args.quick, args.mib, args.rounds)
+    deps.ensure(bench=True)
+    tree = fetch(args.ksrc)
+    run = report.new_run("bench")
+    out = run / "bench"
+    say(f"[bench] {s.mib} MiB per process, {s.rounds} rounds, procs "
+        f"{', '.join(map(str, s.procs))}, modes {', '.join(s.modes)}")
+    bench.run(tree, args.series, s, out)
+    print((out / "bench.md").read_text())
+    say(f"results: {paths.show(out)}/bench.json, bench.md, bench.png")
+    return 0
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -214,6 +294,17 @@ def parser() -> argparse.ArgumentParser:
     common(p)
     p.add_argument("--mutant", default=None, help="only this one")
     p.set_defaults(func=cmd_mutants)
+    p = sub.add_parser("coverage", help="gcov of the series' files; every fallback site hit")
+    common(p)
+    p.add_argument("--without", default=None,
+                   help="comma-separated scenarios to leave out (to see which sites need them)")
+    p.set_defaults(func=cmd_coverage)
+    p = sub.add_parser("bench", help="munmap/exit timing: fallback, classbits, deferred")
+    common(p)
+    p.add_argument("--quick", action="store_true", help="32 MiB per process, 3 rounds")
+    p.add_argument("--mib", type=int, default=None, help="MiB per process (default 256)")
+    p.add_argument("--rounds", type=int, default=None, help="rounds (default 5)")
+    p.set_defaults(func=cmd_bench)
     p = sub.add_parser("build", help="fetch, patch, configure and build only")
     common(p)
     p.set_defaults(func=cmd_build)
@@ -239,7 +330,7 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 # Commands that rewrite the patched tree or a build directory.
 # (pipeline-bench is not one: it runs make uml-test, which takes the lock.)
-EXCLUSIVE = {"uml-test", "build", "fault", "mutants"}
+EXCLUSIVE = {"uml-test", "build", "fault", "mutants", "coverage", "bench"}
 
 
 def _lock_tree() -> IO[str]:

@@ -44,7 +44,8 @@ def variant_meta(variant: str) -> dict[str, str]:
     """``# zsbed-<key>: value`` lines of a variant's fragments (later wins).
 
     Keys: ``boot`` (UML command-line arguments), ``timeout-scale`` (factor
-    on every program timeout, for slow debug builds).
+    on every program timeout, for slow debug builds), ``make`` (variables
+    for kbuild's command line, e.g. per-object GCOV_PROFILE_<obj>=y).
     """
     meta: dict[str, str] = {}
     for frag in fragments(variant):
@@ -53,7 +54,7 @@ def variant_meta(variant: str) -> dict[str, str]:
             if not m:
                 continue
             key, value = m.groups()
-            if key not in ("boot", "timeout-scale"):
+            if key not in ("boot", "timeout-scale", "make"):
                 raise ZsbedError(f"{paths.show(frag)}:{lineno}: unknown directive 'zsbed-{key}'")
             if key == "timeout-scale":
                 try:
@@ -62,7 +63,10 @@ def variant_meta(variant: str) -> dict[str, str]:
                 except ValueError:
                     raise ZsbedError(f"{paths.show(frag)}:{lineno}: zsbed-timeout-scale "
                                      f"must be a positive number, not '{value}'") from None
-            meta[key] = f"{meta[key]} {value}" if key == "boot" and key in meta else value
+            if key == "make" and not all(re.fullmatch(r"[\w.]+=\S*", v) for v in value.split()):
+                raise ZsbedError(f"{paths.show(frag)}:{lineno}: zsbed-make takes "
+                                 f"VAR=value words, not '{value}'")
+            meta[key] = f"{meta[key]} {value}" if key in ("boot", "make") and key in meta else value
     return meta
 
 
@@ -104,9 +108,14 @@ def config_digest(frags: list[Path], source_digest: str) -> str:
     return h.hexdigest()
 
 
-def configure(src: Path, source_digest: str, variant: str, bdir: Path) -> str:
-    """Stage entry point: write ``bdir/.config``; return the config digest."""
-    frags = fragments(variant)
+def configure(src: Path, source_digest: str, variant: str, bdir: Path,
+              frags: list[Path] | None = None) -> str:
+    """Stage entry point: write ``bdir/.config``; return the config digest.
+
+    ``frags`` replaces the variant's fragments (make bench builds kernels
+    that are not variants of zsbed's own base).
+    """
+    frags = frags or fragments(variant)
     digest = config_digest(frags, source_digest)
     stamp = bdir / STAMP
     config = bdir / ".config"

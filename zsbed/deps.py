@@ -26,6 +26,9 @@ NEEDED: tuple[tuple[str, str], ...] = (
     ("python3-ply", "py:ply"),        # checkpatch's SPDX check
     ("python3-git", "py:git"),        # checkpatch's SPDX check
 )
+# only for make coverage / make bench
+COVERAGE: tuple[tuple[str, str], ...] = (("gcovr", "cmd:gcovr"),)
+BENCH: tuple[tuple[str, str], ...] = (("gnuplot-nox", "cmd:gnuplot"),)
 
 
 def _present(probe: str) -> bool:
@@ -37,14 +40,15 @@ def _present(probe: str) -> bool:
     return importlib.util.find_spec(what) is not None
 
 
-def missing() -> list[str]:
+def missing(extra: tuple[tuple[str, str], ...] = ()) -> list[str]:
     """Packages whose probe fails."""
-    return [pkg for pkg, probe in NEEDED if not _present(probe)]
+    return [pkg for pkg, probe in NEEDED + extra if not _present(probe)]
 
 
-def ensure() -> None:
+def ensure(coverage: bool = False, bench: bool = False) -> None:
     """Install what is missing (as root), or say exactly what to install."""
-    absent = missing()
+    extra = (COVERAGE if coverage else ()) + (BENCH if bench else ())
+    absent = missing(extra)
     if not absent:
         return
     if os.geteuid() != 0:
@@ -59,6 +63,6 @@ def ensure() -> None:
                 last = (proc.stderr.strip().splitlines() or ["?"])[-1]
                 raise ZsbedError(f"deps: {' '.join(cmd[:2])} failed: {last}")
     importlib.invalidate_caches()
-    still = missing()
+    still = missing(extra)
     if still:
         raise ZsbedError(f"deps: still missing after install: {' '.join(still)}")

@@ -17,12 +17,11 @@ workloads' own checks and the dmesg checker.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zsbed import paths
+from zsbed import paths, tomlfile
 from zsbed.errors import ZsbedError
 from zsbed.parse import Case
 from zsbed.run import Program
@@ -74,10 +73,7 @@ def _str_list(value: Any, where: str, key: str) -> list[str]:
 def load(path: Path) -> Scenario:
     """Parse one scenario file; errors name the file, the key and the reason."""
     where = paths.show(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise _fail(where, str(exc)) from exc
+    data = tomlfile.read(path)
     unknown = set(data) - TOP_KEYS
     if unknown:
         raise _fail(where, f"unknown key '{sorted(unknown)[0]}'")
@@ -151,6 +147,20 @@ def scenarios(only: str | None = None) -> list[Scenario]:
             raise ZsbedError(f"SCENARIO={only}: no fault/{only}.toml "
                              f"(scenarios: {', '.join(f.stem for f in sorted(FAULT_DIR.glob('*.toml')))})")
     return [load(f) for f in files]
+
+
+def lookup_mode(s: Scenario) -> str | None:
+    """'fallback' or 'classbits' if the scenario needs that lookup mode, else None.
+
+    A scenario needs a mode when it runs on the classbits variant or
+    expects ``zsmalloc.class_bits`` to be 0 (fallback) or more.
+    """
+    if "classbits" in s.variant:
+        return "classbits"
+    for e in s.expects:
+        if e.counter == "zsmalloc.class_bits":
+            return "fallback" if OPS[e.op](0, e.value) else "classbits"
+    return None
 
 
 def programs(s: Scenario, progs: dict[str, Path]) -> list[Program]:

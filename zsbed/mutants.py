@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from zsbed import paths
+from zsbed import paths, tomlfile
 from zsbed.errors import ZsbedError
 from zsbed.parse import Case
 from zsbed.patch import Patch
@@ -46,10 +45,7 @@ class Mutant:
 def load(path: Path = MUTANTS) -> list[Mutant]:
     """Read mutants.toml; one-line errors name the file, entry and key."""
     where = paths.show(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ZsbedError(f"{where}: {exc}") from exc
+    data = tomlfile.read(path)
     entries = data.get("mutant")
     if not isinstance(entries, list) or not entries:
         raise ZsbedError(f"{where}: no [[mutant]] entries")

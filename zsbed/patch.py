@@ -220,10 +220,15 @@ def patch(tree: Tree, series: str | None, extra: tuple[Patch, ...] = ()) -> tupl
     if not patches and not tree.managed:
         say(f"[patch] SERIES=none: building {tree.path} as is (out of tree)")
         return tree.path, _snapshot_id(tree)
+    return patch_tree(tree, patches)
+
+
+def patch_tree(tree: Tree, patches: list[Patch], name: str | None = None) -> tuple[Path, str]:
+    """Apply ``patches`` to a hard-linked copy of ``tree`` (work/src/<name>)."""
     # A fixed name for zsbed's own tree keeps compiler paths the same in
     # every clone, so ccache (CCACHE_BASEDIR) hits across clones.
     key = "debian" if tree.managed else hashlib.sha256(str(tree.path).encode()).hexdigest()[:12]
-    src = paths.WORK / "src" / key
+    src = paths.WORK / "src" / (f"{name}-{key}" if name else key)
     state_file = src / STATE
     snapshot = _snapshot_id(tree)
     state = json.loads(state_file.read_text()) if state_file.is_file() else {}

@@ -8,11 +8,10 @@ what is wrong.
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 from typing import Any
 
-from zsbed import paths
+from zsbed import paths, tomlfile
 from zsbed.errors import ZsbedError
 from zsbed.run import Program
 
@@ -34,10 +33,7 @@ def load(plan_file: Path, variant: str, progs: dict[str, Path],
          timeout_scale: float = 1.0) -> list[Program]:
     """Read a plan; ``progs`` maps program names to built binaries."""
     where = paths.show(plan_file)
-    try:
-        data = tomllib.loads(plan_file.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ZsbedError(f"{where}: {exc}") from exc
+    data = tomlfile.read(plan_file)
     sizes = _sizes(data, variant, where)
     runs = data.get("run")
     if not isinstance(runs, list) or not runs:

@@ -267,14 +267,11 @@ int main(int argc, char **argv)
 		ksft_exit_fail_perror("mmap/pipe");
 	memset(res, 0, sizeof(*res) * MAX_PROCS);
 	for (i = 0; i < opt.procs; i++) {
-		pids[i] = fork();
+		pids[i] = fork_worker(ready, go);
 		if (pids[i] < 0)
 			ksft_exit_fail_perror("fork");
-		if (!pids[i]) {
-			close(ready[0]);
-			close(go[1]);
+		if (!pids[i])
 			child(i, ready[1], go[0], &res[i]);
-		}
 	}
 	close(ready[1]);
 	close(go[0]);

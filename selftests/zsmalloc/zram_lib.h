@@ -456,4 +456,22 @@ static inline long long zs_handle_objects(void)
 	return strtoll(buf, NULL, 10);
 }
 
+/*
+ * Fork a worker for the ready/go protocol of the release tests: each
+ * worker writes a byte to @ready once set up, then blocks reading @go,
+ * whose write end the parent closes to release every worker at once.
+ * Returns 0 in the worker (the parent's pipe ends closed), its pid in the
+ * parent, -1 if fork() failed.
+ */
+static inline pid_t fork_worker(const int ready[2], const int go[2])
+{
+	pid_t pid = fork();
+
+	if (!pid) {
+		close(ready[0]);
+		close(go[1]);
+	}
+	return pid;
+}
+
 #endif /* ZSBED_ZRAM_LIB_H */

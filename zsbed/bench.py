@@ -1,0 +1,149 @@
+"""``make bench``: the series' munmap table, on three UML kernels side by side.
+
+- ``fallback``: the tree as it is (7.3: ZS_OBJ_CLASS_BITS == 0 under UML,
+  zs_free() takes pool->lock);
+- ``classbits``: plus zsbed's patch that encodes the class index under UML
+  (the lockless class lookup that 7.3 merged for real hardware);
+- ``deferred``: classbits plus the series under test (zs_free_deferred()).
+
+All three come from ``uml-config/bench/`` (non-debug SMP, nothing else of
+zsbed's) and differ only in their patches. Each round boots every kernel
+once (A B C, A B C, ...) and runs ``bench_munmap`` for every mode and
+process count; ``bench_report`` turns the samples into the table and plot.
+"""
+from __future__ import annotations
+
+import json
+import platform
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from zsbed import bench_report, configure, paths
+from zsbed.build import Kernel, build_guest, build_kernel, build_selftests
+from zsbed.errors import ZsbedError
+from zsbed.fetch import Tree
+from zsbed.patch import Patch, parse_series, patch_tree, select_patches
+from zsbed.progress import say
+from zsbed.run import Program, run_boot
+
+BENCH_CONFIG = paths.UML_CONFIG / "bench"
+KERNELS = ("fallback", "classbits", "deferred")
+CLASSBITS_PATCH = "mm-zsmalloc-let-UML-encode-the-class-index"
+MODES = ("munmap", "exit")
+PROCS = (1, 2, 4)
+SAMPLE = re.compile(r"^# bench (\w+) (-?[\d.]+)\s*$", re.M)
+
+
+@dataclass(frozen=True)
+class Settings:
+    mib: int
+    rounds: int
+    procs: tuple[int, ...] = PROCS
+    modes: tuple[str, ...] = MODES
+
+    @property
+    def mem(self) -> str:
+        """UML memory: everything mapped at once fits, so only MADV_PAGEOUT swaps."""
+        return f"mem={max(512, max(self.procs) * self.mib * 2 + 256)}M"
+
+
+def settings(quick: bool, mib: int | None, rounds: int | None) -> Settings:
+    """Full: the published 256 MiB per process, 5 rounds. QUICK: 32 MiB, 3."""
+    s = Settings(mib=mib or (32 if quick else 256), rounds=rounds or (3 if quick else 5))
+    if s.mib <= 0 or s.rounds <= 0:
+        raise ZsbedError(f"bench: MIB and ROUNDS must be positive (got {s.mib}, {s.rounds})")
+    return s
+
+
+def kernel_patches(series: str | None) -> dict[str, list[Patch]]:
+    """The patches of each kernel; SERIES= replaces the series in 'deferred'."""
+    _, instrumentation = parse_series(paths.PATCHES / "series")
+    classbits = [p for p in instrumentation if CLASSBITS_PATCH in p.name]
+    if len(classbits) != 1:
+        raise ZsbedError(f"patches/series: no single patch named *{CLASSBITS_PATCH}*")
+    under_test = [p for p in select_patches(series) if p not in instrumentation]
+    if not under_test:
+        raise ZsbedError("bench: SERIES= has no patches: 'deferred' would equal 'classbits'")
+    return {"fallback": [], "classbits": classbits, "deferred": under_test + classbits}
+
+
+def build_kernels(tree: Tree, series: str | None) -> dict[str, tuple[Path, Kernel]]:
+    """Patch and build the three kernels (each in build/bench-<name>)."""
+    built = {}
+    for name, patches in kernel_patches(series).items():
+        say(f"[bench] kernel {name}: {len(patches)} patches")
+        src, digest = patch_tree(tree, patches, f"bench-{name}")
+        frags = [BENCH_CONFIG / "bench.config"]
+        if name != "fallback":
+            frags.append(BENCH_CONFIG / "classbits.config")
+        bdir = paths.BUILD / f"bench-{name}"
+        cdigest = configure.configure(src, f"{src}:{digest}", f"bench-{name}", bdir, frags)
+        built[name] = (src, build_kernel(src, bdir, f"bench-{name}", cdigest,
+                                         always=not tree.managed))
+    return built
+
+
+def plan(s: Settings, program: Path) -> list[Program]:
+    """One boot: every mode and process count, in a fixed order."""
+    return [Program(f"bench.{mode}.n{n}",
+                    (str(program), "-n", str(n), "-m", str(s.mib), "-x", mode), 300)
+            for mode in s.modes for n in s.procs]
+
+
+def samples(ktap_dir: Path, rnd: int, kernel: str, programs: list[Program]) -> list[dict[str, Any]]:
+    """The samples of one boot; a run that did not report all four values is left out."""
+    out = []
+    for prog in programs:
+        f = ktap_dir / f"{prog.name}.ktap"
+        values = dict((k, float(v)) for k, v in SAMPLE.findall(f.read_text(errors="replace"))) \
+            if f.is_file() else {}
+        if not {"release_ms", "release_max_ms", "drain_ms", "cpu_ms"} <= values.keys() \
+                or min(values.values()) < 0:
+            say(f"[bench] round {rnd}, {kernel}, {prog.name}: no complete result, left out")
+            continue
+        _, mode, n = prog.name.split(".")
+        out.append({"round": rnd, "kernel": kernel, "mode": mode, "procs": int(n[1:]), **values})
+    return out
+
+
+def run(tree: Tree, series: str | None, s: Settings, out: Path) -> Path:
+    """Build, run the interleaved rounds, write bench.json, .md and .png in ``out``."""
+    kernels = build_kernels(tree, series)
+    init = build_guest()
+    # the selftests are built from the deferred tree (any tree would do)
+    progs = {p.name: p for p in build_selftests(kernels["deferred"][0])}
+    programs = plan(s, progs["bench_munmap"])
+    timeout = sum(p.timeout for p in programs) + 30
+    data: dict[str, Any] = {
+        "machine": f"{platform.system()} {platform.machine()}, {_cores()} cores, {_mem_gib()} GiB",
+        "kernel": tree.kernel, "mib": s.mib, "rounds": s.rounds, "ncpus": 2,
+        "kernels": list(KERNELS), "modes": list(s.modes), "procs": list(s.procs),
+        "samples": [], "failed_boots": []}
+    for rnd in range(1, s.rounds + 1):
+        for name in KERNELS:
+            src, kernel = kernels[name]
+            say(f"[bench] round {rnd}/{s.rounds}: {name}")
+            boot = f"r{rnd}.{name}"
+            cases = run_boot(src, kernel, init, programs, out, boot, timeout, [s.mem])
+            if any(c.outcome == "failed" and c.name.startswith(("boot.", "dmesg.")) for c in cases):
+                data["failed_boots"].append(boot)
+            data["samples"] += samples(out / "ktap" / boot, rnd, name, programs)
+    path = out / "bench.json"
+    path.write_text(json.dumps(data, indent=1) + "\n")
+    bench_report.render(path, out)
+    return path
+
+
+def _cores() -> int:
+    import os
+
+    return os.cpu_count() or 1
+
+
+def _mem_gib() -> int:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            return round(int(line.split()[1]) / 2**20)
+    return 0

@@ -1,0 +1,304 @@
+"""``make coverage``: did the series' fallback paths run, in both lookup modes?
+
+The ``coverage`` variants build mm/zsmalloc.c, zram_drv.c and zswap.c with
+gcov (CONFIG_GCOV_KERNEL and per-object GCOV_PROFILE). Every boot of the
+run (the KUnit + selftest plan, then each fault scenario) ends with
+``gcov_collect``, which copies the boot's .gcda files to its results. Each
+boot becomes a gcovr tracefile; the tracefiles are merged into one HTML
+report, and the sites of ``fault/coverage/sites.toml`` are looked up in
+them: hits per lookup mode and the first boot that hit each site.
+"""
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from zsbed import paths, tomlfile
+from zsbed.errors import ZsbedError
+from zsbed.progress import say
+
+FAULT_DIR = paths.REPO / "fault"
+SITES = FAULT_DIR / "coverage" / "sites.toml"
+FILES = ("mm/zsmalloc.c", "drivers/block/zram/zram_drv.c", "mm/zswap.c")
+MODES = {"fallback": "coverage", "classbits": "coverage-classbits"}
+GCOV_OUT = "/dev/zsbed-out/gcov"      # where gcov_collect writes, inside the guest
+SITE_KEYS = {"name", "what", "file", "function", "marker", "modes", "forced_by"}
+
+
+@dataclass(frozen=True)
+class Site:
+    name: str
+    what: str
+    file: str
+    function: str
+    marker: str
+    modes: tuple[str, ...]
+    forced_by: tuple[str, ...] = ()     # scenarios whose boots must hit it
+
+
+@dataclass
+class SiteResult:
+    site: Site
+    line: int
+    hits: dict[str, int] = field(default_factory=dict)        # mode -> count
+    first: dict[str, str] = field(default_factory=dict)       # mode -> first boot
+
+    def missing(self) -> list[str]:
+        """Modes where the site is required but was never hit."""
+        return [m for m in self.site.modes if not self.hits.get(m)]
+
+
+def load_sites(path: Path | None = None) -> list[Site]:
+    """Parse the site list; errors name the file, the site and the key."""
+    path = path or SITES
+    where = paths.show(path)
+    data = tomlfile.read(path)
+    entries = data.get("site")
+    if set(data) - {"site"} or not isinstance(entries, list) or not entries:
+        raise ZsbedError(f"{where}: expected only [[site]] entries, at least one")
+    sites: list[Site] = []
+    for index, entry in enumerate(entries, 1):
+        at = f"{where}: site #{index}"
+        if not isinstance(entry, dict):
+            raise ZsbedError(f"{at}: must be a table")
+        unknown = set(entry) - SITE_KEYS
+        if unknown:
+            raise ZsbedError(f"{at}: unknown key '{sorted(unknown)[0]}'")
+        for key in sorted(SITE_KEYS - {"modes", "forced_by"}):
+            if not isinstance(entry.get(key), str) or not entry[key]:
+                raise ZsbedError(f"{at}: '{key}' must be a non-empty string")
+        modes = entry.get("modes")
+        if (not isinstance(modes, list) or not modes
+                or not all(isinstance(m, str) and m in MODES for m in modes)):
+            raise ZsbedError(f"{at} ({entry['name']}): 'modes' must be a non-empty list "
+                             f"of {', '.join(MODES)}")
+        if entry["file"] not in FILES:
+            raise ZsbedError(f"{at} ({entry['name']}): file '{entry['file']}' is not "
+                             f"instrumented (only {', '.join(FILES)})")
+        if any(s.name == entry["name"] for s in sites):
+            raise ZsbedError(f"{at}: name '{entry['name']}' used twice")
+        forced = entry.get("forced_by", [])
+        if not isinstance(forced, list) or not all(isinstance(f, str) for f in forced):
+            raise ZsbedError(f"{at} ({entry['name']}): 'forced_by' must be a list of "
+                             f"scenario names")
+        missing = [f for f in forced if not (FAULT_DIR / f"{f}.toml").is_file()]
+        if missing:
+            raise ZsbedError(f"{at} ({entry['name']}): forced_by: no fault/{missing[0]}.toml")
+        sites.append(Site(entry["name"], entry["what"], entry["file"], entry["function"],
+                          entry["marker"], tuple(modes), tuple(forced)))
+    return sites
+
+
+def function_bodies(text: str, function: str) -> list[tuple[int, int]]:
+    """(first, last) 1-based lines of each definition of ``function``.
+
+    A definition is a line starting at column 0 that names the function and
+    an opening parenthesis, not ending in ';', followed by a body that runs
+    to the next '}' at column 0.
+    """
+    lines = text.splitlines()
+    head = re.compile(rf"^[A-Za-z_].*\b{re.escape(function)}\(")
+    bodies = []
+    for i, line in enumerate(lines):
+        if not head.match(line) or line.rstrip().endswith(";"):
+            continue
+        end = next((j for j in range(i + 1, len(lines)) if lines[j].startswith("}")), None)
+        if end is not None and any(lines[k].startswith("{") for k in range(i + 1, end)):
+            bodies.append((i + 1, end + 1))
+    return bodies
+
+
+def locate(site: Site, src: Path) -> int:
+    """The 1-based line of ``site`` in the tree ``src``; one-line error if absent."""
+    where = f"{paths.show(SITES)}: site {site.name}"
+    try:
+        text = (src / site.file).read_text(errors="replace")
+    except OSError as exc:
+        raise ZsbedError(f"{where}: {site.file}: {exc.strerror}") from None
+    bodies = function_bodies(text, site.function)
+    if not bodies:
+        raise ZsbedError(f"{where}: no function {site.function}() in {site.file}")
+    lines = text.splitlines()
+    found = [n for first, last in bodies for n in range(first, last + 1)
+             if site.marker in lines[n - 1]]
+    if not found:
+        raise ZsbedError(f"{where}: marker '{site.marker}' not found in {site.function}() "
+                         f"({site.file})")
+    return found[0]
+
+
+def line_counts(tracefile: dict[str, Any]) -> dict[str, dict[int, int]]:
+    """file -> line -> count, from a gcovr JSON tracefile."""
+    out: dict[str, dict[int, int]] = {}
+    for f in tracefile.get("files", []):
+        counts = out.setdefault(f["file"], {})
+        for line in f.get("lines", []):
+            if line.get("gcovr/noncode"):
+                continue
+            counts[line["line_number"]] = counts.get(line["line_number"], 0) + line["count"]
+    return out
+
+
+def gcovr(args: list[str], what: str) -> None:
+    proc = subprocess.run(["gcovr", *args], capture_output=True, text=True)
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["?"])[-1]
+        raise ZsbedError(f"coverage: gcovr ({what}) failed: {last}")
+
+
+def tracefile(src: Path, bdir: Path, gcda_dir: Path, out: Path) -> bool:
+    """Turn one boot's .gcda files into a gcovr JSON tracefile.
+
+    The .gcda files go next to their .gcno in the build directory (gcov
+    needs both), gcovr reads them, and they are removed again. False when
+    the boot left no counters.
+    """
+    rel_bdir = bdir.resolve().relative_to("/")
+    placed = []
+    for gcda in gcda_dir.rglob("*.gcda"):
+        rel = gcda.relative_to(gcda_dir)
+        # gcov_collect kept the object's path, which is the build dir's path
+        try:
+            rel = rel.relative_to(rel_bdir)
+        except ValueError:
+            continue
+        dest = bdir / rel
+        shutil.copyfile(gcda, dest)
+        placed.append(dest)
+    if not placed:
+        return False
+    try:
+        gcovr(["--root", str(src), "--json", str(out), *filters(src), str(bdir)],
+              paths.show(gcda_dir))
+    finally:
+        for dest in placed:
+            dest.unlink(missing_ok=True)
+    return True
+
+
+def filters(src: Path) -> list[str]:
+    args = []
+    for f in FILES:
+        args += ["--filter", re.escape(str(src / f))]
+    return args
+
+
+def site_table(results: list[SiteResult]) -> str:
+    """Markdown: site, function, hits per mode, first boot that hit it."""
+    rows = ["| site | function | line | fallback hits | classbits hits | first hit by "
+            "| counted in |", "|---|---|---|---|---|---|---|"]
+    for r in results:
+        cells = []
+        for mode in MODES:
+            if mode not in r.site.modes:
+                cells.append(f"({r.hits.get(mode, 0)})")
+            else:
+                cells.append(str(r.hits.get(mode, 0)) if r.hits.get(mode) else "**0**")
+        first = "; ".join(f"{m}: {b}" for m, b in r.first.items())
+        counted = ", ".join(r.site.forced_by) or "every boot"
+        rows.append(f"| {r.site.name} | {r.site.function}() | {r.site.file}:{r.line} | "
+                    f"{cells[0]} | {cells[1]} | {first or '-'} | {counted} |")
+    return "\n".join(rows) + "\n"
+
+
+def summarize(summary: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """file -> line/branch percentages from a gcovr --json-summary."""
+    out = {}
+    for f in summary.get("files", []):
+        out[f["filename"]] = {"line_percent": f.get("line_percent", 0.0),
+                              "branch_percent": f.get("branch_percent", 0.0)}
+    return out
+
+
+def report(src: Path, boots: dict[str, list[tuple[str, Path]]], out: Path) -> list[SiteResult]:
+    """Build the HTML report and sites.json from per-mode (boot, tracefile) lists."""
+    sites = load_sites()
+    results = [SiteResult(s, locate(s, src)) for s in sites]
+    per_mode_summary: dict[str, Any] = {}
+    out.mkdir(parents=True, exist_ok=True)
+    code: set[str] = set()                # sites whose line has code in some trace
+    for mode, traces in boots.items():
+        for boot, trace in traces:
+            counts = line_counts(json.loads(trace.read_text()))
+            for r in results:
+                if r.line in counts.get(r.site.file, {}):
+                    code.add(r.site.name)
+                r.hits.setdefault(mode, 0)
+                # a forced site counts only in the boots of the scenarios forcing it
+                if r.site.forced_by and boot not in {f"fault.{f}" for f in r.site.forced_by}:
+                    continue
+                hits = counts.get(r.site.file, {}).get(r.line, 0)
+                r.hits[mode] = r.hits.get(mode, 0) + hits
+                if hits and mode not in r.first:
+                    r.first[mode] = boot
+        if traces:
+            # one report per mode: the two builds differ (#if ZS_OBJ_CLASS_BITS),
+            # so their functions sit on different lines and cannot be merged
+            (out / mode).mkdir(exist_ok=True)
+            summary = out / mode / "summary.json"
+            gcovr(["--root", str(src), *sum((["--add-tracefile", str(t)] for _, t in traces), []),
+                   "--json-summary", str(summary), "--html-details", str(out / mode / "index.html"),
+                   "--html-title", f"zsbed coverage, {mode} lookup ({MODES[mode]})"],
+                  f"{mode} report")
+            per_mode_summary[mode] = summarize(json.loads(summary.read_text()))
+    (out / "index.html").write_text(index_html(results, per_mode_summary))
+    nocode = [r for r in results if r.site.name not in code]
+    if any(boots.values()) and nocode:
+        r = nocode[0]
+        raise ZsbedError(f"{paths.show(SITES)}: site {r.site.name}: {r.site.file}:{r.line} "
+                         f"has no code in the gcov data; choose a marker on a line that "
+                         f"executes")
+    (out / "sites.json").write_text(json.dumps({
+        "sites": [{"name": r.site.name, "what": r.site.what, "file": r.site.file,
+                   "forced_by": list(r.site.forced_by),
+                   "function": r.site.function, "line": r.line, "modes": list(r.site.modes),
+                   "hits": r.hits, "first_hit_by": r.first, "missing": r.missing()}
+                  for r in results],
+        "files": per_mode_summary,
+    }, indent=1) + "\n")
+    (out / "sites.md").write_text(site_table(results))
+    return results
+
+
+def index_html(results: list[SiteResult], files: dict[str, dict[str, dict[str, float]]]) -> str:
+    """The top page: the site table, percentages, links to each mode's report."""
+    def esc(text: str) -> str:
+        return html.escape(text, quote=True)
+
+    rows = []
+    for r in results:
+        cells = "".join(
+            f"<td class='{'bad' if m in r.missing() else ''}'>"
+            f"{r.hits.get(m, 0) if m in r.site.modes else '(' + str(r.hits.get(m, 0)) + ')'}</td>"
+            for m in MODES)
+        first = "; ".join(f"{m}: {b}" for m, b in r.first.items()) or "-"
+        rows.append(f"<tr><td title='{esc(r.site.what)}'>{esc(r.site.name)}</td>"
+                    f"<td>{esc(r.site.function)}()</td><td>{esc(r.site.file)}:{r.line}</td>"
+                    f"{cells}<td>{esc(first)}</td></tr>")
+    pct = []
+    for mode, per_file in files.items():
+        for name, p in per_file.items():
+            pct.append(f"<tr><td><a href='{mode}/index.html'>{mode}</a></td><td>{esc(name)}</td>"
+                       f"<td>{p['line_percent']:.1f}%</td><td>{p['branch_percent']:.1f}%</td></tr>")
+    return ("<!doctype html><meta charset='utf-8'><title>zsbed coverage</title>"
+            "<style>td,th{padding:2px 8px;border-bottom:1px solid #ddd}.bad{background:#f99}"
+            "</style><h1>zsbed: fallback sites of the zs_free() series</h1>"
+            "<p>Hits per lookup mode; (n): the site does not belong to that mode. "
+            "Red: required and never hit.</p><table><tr><th>site</th><th>function</th>"
+            "<th>line</th><th>fallback</th><th>classbits</th><th>first hit by</th></tr>"
+            + "".join(rows) + "</table><h2>Line and branch coverage</h2><table><tr><th>mode"
+            "</th><th>file</th><th>lines</th><th>branches</th></tr>" + "".join(pct) + "</table>\n")
+
+
+def print_summary(results: list[SiteResult], files: dict[str, dict[str, dict[str, float]]]) -> None:
+    print(site_table(results))
+    for mode, per_file in files.items():
+        for name, pct in per_file.items():
+            say(f"[coverage] {mode}: {name}: lines {pct['line_percent']:.1f}%, "
+                f"branches {pct['branch_percent']:.1f}%")

@@ -1,0 +1,17 @@
+"""Reading zsbed's own TOML files: scenarios, the plan, mutants, coverage sites."""
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from zsbed import paths
+from zsbed.errors import ZsbedError
+
+
+def read(path: Path) -> dict[str, Any]:
+    """Parse ``path``; a one-line error naming it if it cannot be read or parsed."""
+    try:
+        return tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ZsbedError(f"{paths.show(path)}: {exc}") from exc
