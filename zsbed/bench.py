@@ -34,6 +34,8 @@ CLASSBITS_PATCH = "mm-zsmalloc-let-UML-encode-the-class-index"
 MODES = ("munmap", "exit")
 PROCS = (1, 2, 4)
 SAMPLE = re.compile(r"^# bench (\w+) (-?[\d.]+)\s*$", re.M)
+DEFERRED = re.compile(r"^# deferred zram0 (.*)$", re.M)
+QUEUE_KEYS = ("queued", "fallback_full", "fallback_contended")
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,8 @@ class Settings:
 
 def settings(quick: bool, mib: int | None, rounds: int | None) -> Settings:
     """Full: the published 256 MiB per process, 5 rounds. QUICK: 32 MiB, 3."""
-    s = Settings(mib=mib or (32 if quick else 256), rounds=rounds or (3 if quick else 5))
+    s = Settings(mib=(32 if quick else 256) if mib is None else mib,
+                 rounds=(3 if quick else 5) if rounds is None else rounds)
     if s.mib <= 0 or s.rounds <= 0:
         raise ZsbedError(f"bench: MIB and ROUNDS must be positive (got {s.mib}, {s.rounds})")
     return s
@@ -97,15 +100,26 @@ def samples(ktap_dir: Path, rnd: int, kernel: str, programs: list[Program]) -> l
     out = []
     for prog in programs:
         f = ktap_dir / f"{prog.name}.ktap"
-        values = dict((k, float(v)) for k, v in SAMPLE.findall(f.read_text(errors="replace"))) \
-            if f.is_file() else {}
+        text = f.read_text(errors="replace") if f.is_file() else ""
+        values = {k: float(v) for k, v in SAMPLE.findall(text)}
         if not {"release_ms", "release_max_ms", "drain_ms", "cpu_ms"} <= values.keys() \
                 or min(values.values()) < 0:
             say(f"[bench] round {rnd}, {kernel}, {prog.name}: no complete result, left out")
             continue
         _, mode, n = prog.name.split(".")
-        out.append({"round": rnd, "kernel": kernel, "mode": mode, "procs": int(n[1:]), **values})
+        out.append({"round": rnd, "kernel": kernel, "mode": mode, "procs": int(n[1:]), **values,
+                    **queue_counters(text)})
     return out
+
+
+def queue_counters(text: str) -> dict[str, int]:
+    """zram0's deferred-queue counters from a run's output, if it printed them."""
+    m = DEFERRED.search(text)
+    if not m:
+        return {}
+    words = m.group(1).split()
+    pairs = dict(zip(words[::2], words[1::2]))
+    return {k: int(pairs[k]) for k in QUEUE_KEYS if k in pairs}
 
 
 def run(tree: Tree, series: str | None, s: Settings, out: Path) -> Path:

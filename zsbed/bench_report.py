@@ -147,6 +147,40 @@ def _table(title: str, head: list[str], rows: list[list[str]]) -> list[str]:
     return lines + ["| " + " | ".join(r) + " |" for r in rows] + [""]
 
 
+QUEUE = ("queued", "fallback_full", "fallback_contended")
+
+
+def queue_split(data: dict[str, Any]) -> dict[tuple[str, int], dict[str, Stat]]:
+    """(mode, procs) -> Stat of each deferred-queue counter over the runs that have them."""
+    values: dict[tuple[str, int], dict[str, list[float]]] = {}
+    for smp in data["samples"]:
+        if all(k in smp for k in QUEUE):
+            per = values.setdefault((smp["mode"], smp["procs"]), {k: [] for k in QUEUE})
+            for k in QUEUE:
+                per[k].append(float(smp[k]))
+    return {key: {k: stats(v) for k, v in per.items()} for key, per in values.items()}
+
+
+def _queue_table(data: dict[str, Any]) -> list[str]:
+    """Table 4: how the deferring kernel's frees were split, if it reported it."""
+    split = queue_split(data)
+    if not split:
+        return []
+    rows = []
+    for mode in data["modes"]:
+        for procs in data["procs"]:
+            per = split.get((mode, procs))
+            if not per:
+                continue
+            total = sum(per[k].median for k in QUEUE) or 1.0
+            rows.append([mode, str(procs), *(f"{per[k].median:.0f} ({100 * per[k].median / total:.0f}%)"
+                                             for k in QUEUE)])
+    return _table("Table 4: where the deferring kernel's frees went (handles, median over "
+                  "rounds; queued = freed later by the drain, fallback = freed on the "
+                  "caller's path)", ["mode", "procs", "queued", "fallback: queue full",
+                                     "fallback: lock busy"], rows)
+
+
 def markdown(data: dict[str, Any]) -> str:
     """The report as Markdown: header, three tables, spread warnings."""
     n, kernels = data["rounds"], data["kernels"]
@@ -185,6 +219,7 @@ def markdown(data: dict[str, Any]) -> str:
         *table("Table 3: CPU time of the whole machine (all vCPUs) from release start "
                "until memory is back, ms; deferred/fallback > 1x means more CPU",
                "cpu_ms", cpu),
+        *_queue_table(data),
         "Spread warnings:", "",
         *([f"- {w}" for w in warnings] or ["- no spread warnings"]),
     ]

@@ -264,7 +264,7 @@ def cmd_checkpatch(args: argparse.Namespace) -> int:
 def cmd_variants(args: argparse.Namespace) -> int:
     for name in configure.variants():
         first = (paths.UML_CONFIG / f"{name}.config").read_text().splitlines()[:1]
-        print(f"{name:12} {first[0].lstrip('# ') if first else ''}")
+        print(f"{name:19} {first[0].lstrip('# ') if first else ''}")
     return 0
 
 

@@ -18,7 +18,10 @@
  *
  * cpu_ms comes from /proc/stat (user + nice + system + irq + softirq of
  * every CPU), so work moved to a worker is counted as well as the
- * munmap() itself. zsbed's make bench runs this on each kernel in turn.
+ * munmap() itself. On a kernel with zs_free_deferred() and
+ * CONFIG_ZSMALLOC_STAT the queue's counters follow ("# deferred zram0
+ * ... queued N ... fallback_full N ..."). zsbed's make bench runs this on
+ * each kernel in turn.
  */
 #include <signal.h>
 #include <sys/wait.h>
@@ -157,6 +160,7 @@ int main(int argc, char **argv)
 	ksft_print_msg("bench drain_ms %.3f\n", drain);
 	ksft_print_msg("bench cpu_ms %.1f\n", cpu);
 	ksft_test_result(drain >= 0, "memory_returned\n");
+	print_all_deferred();		/* where the frees went, on a deferring kernel */
 	zram_swap_teardown();
 	ksft_finished();
 }
