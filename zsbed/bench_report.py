@@ -217,7 +217,8 @@ def markdown(data: dict[str, Any]) -> str:
         *table("Table 2: drain time, ms from release start until zram memory is back "
                "at baseline", "drain_ms", {}),
         *table("Table 3: CPU time of the whole machine (all vCPUs) from release start "
-               "until memory is back, ms; deferred/fallback > 1x means more CPU",
+               "until memory is back, ms (counted in 10 ms ticks: below ~100 ms a rough "
+               "figure); deferred/fallback > 1x means more CPU",
                "cpu_ms", cpu),
         *_queue_table(data),
         "Spread warnings:", "",
