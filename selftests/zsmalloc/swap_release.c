@@ -224,7 +224,7 @@ int main(int argc, char **argv)
 	pid_t pids[MAX_PROCS], storm = 0;
 	int ready[2], go[2], i, err, failed_children = 0;
 	unsigned long long pending_max;
-	long long base_zspages, base_handles;
+	long long base_zspages, base_handles, zspages, handles;
 	double lat[MAX_PROCS], start, returned_ms;
 	size_t bad = 0, checked = 0;
 	char byte;
@@ -369,16 +369,17 @@ int main(int argc, char **argv)
 	err = zram_swap_teardown();
 	ksft_test_result(!err, "teardown\n");
 	/* the pool is gone: every zspage it ever allocated must be too */
+	zspages = nr_zspages();
 	ksft_print_msg("nr_zspages %lld after teardown (baseline %lld)\n",
-		       nr_zspages(), base_zspages);
-	ksft_test_result(base_zspages >= 0 && nr_zspages() == base_zspages,
-			 "zspages_returned\n");
+		       zspages, base_zspages);
+	ksft_test_result(base_zspages >= 0 && zspages == base_zspages, "zspages_returned\n");
 	if (base_handles < 0) {
 		ksft_test_result_skip("handles_returned (zs_handle is not a SLUB debug cache)\n");
 	} else {
+		handles = zs_handle_objects();
 		ksft_print_msg("zs_handle objects %lld after teardown (baseline %lld)\n",
-			       zs_handle_objects(), base_handles);
-		ksft_test_result(zs_handle_objects() == base_handles, "handles_returned\n");
+			       handles, base_handles);
+		ksft_test_result(handles == base_handles, "handles_returned\n");
 	}
 	ksft_finished();
 }
