@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from zsbed import bench_report, configure, paths
+from zsbed import bench_report, configure, fault, paths
 from zsbed.build import Kernel, build_guest, build_kernel, build_selftests
 from zsbed.errors import ZsbedError
 from zsbed.fetch import Tree
@@ -34,8 +34,6 @@ CLASSBITS_PATCH = "mm-zsmalloc-let-UML-encode-the-class-index"
 MODES = ("munmap", "exit")
 PROCS = (1, 2, 4)
 SAMPLE = re.compile(r"^# bench (\w+) (-?[\d.]+)\s*$", re.M)
-DEFERRED = re.compile(r"^# deferred zram0 (.*)$", re.M)
-QUEUE_KEYS = ("queued", "fallback_full", "fallback_contended")
 
 
 @dataclass(frozen=True)
@@ -114,12 +112,8 @@ def samples(ktap_dir: Path, rnd: int, kernel: str, programs: list[Program]) -> l
 
 def queue_counters(text: str) -> dict[str, int]:
     """zram0's deferred-queue counters from a run's output, if it printed them."""
-    m = DEFERRED.search(text)
-    if not m:
-        return {}
-    words = m.group(1).split()
-    pairs = dict(zip(words[::2], words[1::2]))
-    return {k: int(pairs[k]) for k in QUEUE_KEYS if k in pairs}
+    queue = next((q for pool, q in fault.deferred_queues(text) if pool == "zram0"), {})
+    return {k: queue[k] for k in bench_report.QUEUE if k in queue}
 
 
 def run(tree: Tree, series: str | None, s: Settings, out: Path) -> Path:

@@ -188,6 +188,15 @@ DEFERRED = re.compile(r"^# deferred (\S+) (.*)$", re.M)
 CLASS_BITS = re.compile(r"^\s*# zs_test_obj_encoding: ZS_OBJ_CLASS_BITS=(\d+)", re.M)
 
 
+def deferred_queues(text: str) -> list[tuple[str, dict[str, int]]]:
+    """(pool, counters) of each ``# deferred <pool> <key> <n> ...`` line in ``text``."""
+    out = []
+    for pool, rest in DEFERRED.findall(text):
+        words = rest.split()
+        out.append((pool, {k: int(v) for k, v in zip(words[::2], words[1::2])}))
+    return out
+
+
 def counters(texts: list[str]) -> dict[str, int]:
     """Counter name -> value from the KTAP outputs of a scenario's boot.
 
@@ -209,10 +218,9 @@ def counters(texts: list[str]) -> dict[str, int]:
             m = re.match(rf"^{DEBUGFS}/([\w-]+)/times$", path)
             if m:
                 values[f"{m.group(1)}.times"] = int(value)
-        for _pool, rest in DEFERRED.findall(text):
-            words = rest.split()
-            for key, value in zip(words[::2], words[1::2]):
-                values[f"deferred.{key}"] = values.get(f"deferred.{key}", 0) + int(value)
+        for _pool, queue in deferred_queues(text):
+            for key, value in queue.items():
+                values[f"deferred.{key}"] = values.get(f"deferred.{key}", 0) + value
     return values
 
 
