@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from zsbed import configure, paths
+from zsbed import paths
 from zsbed.errors import ZsbedError
 from zsbed.progress import say, step
 
@@ -94,8 +94,13 @@ def run_make(src: Path, bdir: Path, targets: list[str], log: Path, what: str,
         raise ZsbedError(f"build: {first_error(log)} (log: {paths.show(log)})")
 
 
-def build_kernel(src: Path, bdir: Path, variant: str, digest: str, always: bool) -> Kernel:
-    """Stage entry point for the kernel; ``digest`` names patches + config."""
+def build_kernel(src: Path, bdir: Path, variant: str, digest: str, always: bool,
+                 make_vars: tuple[str, ...] = ()) -> Kernel:
+    """Stage entry point for the kernel; ``digest`` names patches + config.
+
+    ``make_vars`` go on kbuild's command line (a variant's ``# zsbed-make:``);
+    they are part of the fragments, so ``digest`` covers them.
+    """
     kernel = Kernel(bdir=bdir, variant=variant)
     stamp = bdir / STAMP
     if (not always and kernel.linux.is_file() and stamp.is_file()
@@ -103,10 +108,7 @@ def build_kernel(src: Path, bdir: Path, variant: str, digest: str, always: bool)
         say(f"[build] {variant}: nothing changed, not running make")
         return kernel
     with step("build", f"{variant}: make linux in {paths.show(bdir)}"):
-        variant_file = paths.UML_CONFIG / f"{variant}.config"
-        extra = (configure.variant_meta(variant).get("make", "").split()
-                 if variant_file.is_file() else [])
-        run_make(src, bdir, ["linux"], bdir / "build.log", variant, extra)
+        run_make(src, bdir, ["linux"], bdir / "build.log", variant, list(make_vars))
     stamp.write_text(json.dumps({"digest": digest}) + "\n")
     return kernel
 

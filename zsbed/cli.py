@@ -52,7 +52,9 @@ def prepare(args: argparse.Namespace, extra: tuple[Patch, ...] = ()) -> Prepared
     bdir = build_dir(tree, args.variant)
     # the tree's location is part of its identity: kbuild output refers to it
     config_digest = configure.configure(src, f"{src}:{source_digest}", args.variant, bdir)
-    kernel = build_kernel(src, bdir, args.variant, config_digest, always=not tree.managed)
+    make_vars = tuple(configure.variant_meta(args.variant).get("make", "").split())
+    kernel = build_kernel(src, bdir, args.variant, config_digest, always=not tree.managed,
+                          make_vars=make_vars)
     return Prepared(tree=tree, src=src, kernel=kernel, init=build_guest(),
                     selftests=build_selftests(src))
 
