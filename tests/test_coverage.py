@@ -127,9 +127,9 @@ def test_forced_site_counts_only_in_its_scenarios(tmp_path: Path, data: Path,
     trace = data / "gcovr-trace.json"
     out = tmp_path / "out"
     # hit by the main plan only: the scenario that should force it did not
-    (r,) = coverage.report(src, {"fallback": [("main", trace)]}, out)
+    (r,), _ = coverage.report(src, {"fallback": [("main", trace)]}, out)
     assert r.hits == {"fallback": 0} and r.missing() == ["fallback"]
-    (r,) = coverage.report(src, {"fallback": [("main", trace),
+    (r,), _ = coverage.report(src, {"fallback": [("main", trace),
                                               ("fault.trylock-zspage-fail", trace)]}, out)
     assert r.hits == {"fallback": 7} and r.first == {"fallback": "fault.trylock-zspage-fail"}
     assert json.loads((out / "sites.json").read_text())["sites"][0]["forced_by"] == \

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import signal
 import sys
@@ -202,8 +201,7 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     import pytest
     code = int(pytest.main(report.pytest_args(run, [])))
     out = run / "coverage"
-    results_ = coverage.report(src, traces, out)
-    files = json.loads((out / "sites.json").read_text())["files"]
+    results_, files = coverage.report(src, traces, out)
     coverage.print_summary(results_, files)
     missing = [f"{r.site.name} ({', '.join(r.missing())})" for r in results_ if r.missing()]
     say(f"results: {paths.show(out)}/index.html, sites.json, sites.md")

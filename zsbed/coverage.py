@@ -216,11 +216,18 @@ def summarize(summary: dict[str, Any]) -> dict[str, dict[str, float]]:
     return out
 
 
-def report(src: Path, boots: dict[str, list[tuple[str, Path]]], out: Path) -> list[SiteResult]:
-    """Build the HTML report and sites.json from per-mode (boot, tracefile) lists."""
+Files = dict[str, dict[str, dict[str, float]]]    # mode -> file -> line/branch percent
+
+
+def report(src: Path, boots: dict[str, list[tuple[str, Path]]],
+           out: Path) -> tuple[list[SiteResult], Files]:
+    """Build the HTML report and sites.json from per-mode (boot, tracefile) lists.
+
+    Returns the sites with their hits, and the line/branch figures per mode.
+    """
     sites = load_sites()
     results = [SiteResult(s, locate(s, src)) for s in sites]
-    per_mode_summary: dict[str, Any] = {}
+    per_mode_summary: Files = {}
     out.mkdir(parents=True, exist_ok=True)
     code: set[str] = set()                # sites whose line has code in some trace
     for mode, traces in boots.items():
@@ -263,10 +270,10 @@ def report(src: Path, boots: dict[str, list[tuple[str, Path]]], out: Path) -> li
         "files": per_mode_summary,
     }, indent=1) + "\n")
     (out / "sites.md").write_text(site_table(results))
-    return results
+    return results, per_mode_summary
 
 
-def index_html(results: list[SiteResult], files: dict[str, dict[str, dict[str, float]]]) -> str:
+def index_html(results: list[SiteResult], files: Files) -> str:
     """The top page: the site table, percentages, links to each mode's report."""
     def esc(text: str) -> str:
         return html.escape(text, quote=True)
@@ -296,7 +303,7 @@ def index_html(results: list[SiteResult], files: dict[str, dict[str, dict[str, f
             "</th><th>file</th><th>lines</th><th>branches</th></tr>" + "".join(pct) + "</table>\n")
 
 
-def print_summary(results: list[SiteResult], files: dict[str, dict[str, dict[str, float]]]) -> None:
+def print_summary(results: list[SiteResult], files: Files) -> None:
     print(site_table(results))
     for mode, per_file in files.items():
         for name, pct in per_file.items():
