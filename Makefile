@@ -1,7 +1,7 @@
 # zsbed: thin entry points; the logic lives in the zsbed/ Python package.
 #
 #   make uml-test [VARIANT=fast] [KSRC=dir] [SERIES=dir|mbox|none] [K=expr]
-#   make check     unit tests, checkpatch, make uml-test in fast and deep
+#   make check     unit tests, checkpatch, workflow, series-build, uml-test fast + deep, coverage
 #   make help
 
 PY      := /usr/bin/python3
@@ -10,16 +10,20 @@ ZSBED   := PYTHONPATH=$(CURDIR) PYTHONDONTWRITEBYTECODE=1 $(PY) -m zsbed
 OPTS     = --variant=$(VARIANT) $(if $(KSRC),--ksrc=$(KSRC)) $(if $(SERIES),--series=$(SERIES))
 PYTEST   = $(if $(K),-k "$(K)")
 
-.PHONY: help uml-test check unit checkpatch fault mutants coverage bench build variants pipeline-bench clean distclean
+.PHONY: help uml-test check unit checkpatch series-build workflow fault mutants coverage bench build variants pipeline-bench clean distclean
 
 help:
 	@echo "zsbed: user-mode Linux test bed for the zsmalloc zs_free() series"
 	@echo
 	@echo "  make uml-test   fetch Linux 7.3, apply patches/series, build UML, boot,"
 	@echo "                  run KUnit + selftests; results in results/latest/"
-	@echo "  make check      unit tests, checkpatch, uml-test fast + deep, coverage (what CI runs)"
+	@echo "  make check      unit tests, checkpatch, workflow, series-build, uml-test fast + deep,"
+	@echo "                  coverage (what CI runs)"
 	@echo "  make unit       harness unit tests only"
 	@echo "  make checkpatch scripts/checkpatch.pl --strict on every patch"
+	@echo "  make series-build  each patch builds on its own (UML), the fault points"
+	@echo "                  compile away, the touched objects compile for x86_64"
+	@echo "  make workflow   check the GitHub Actions workflow (ci/github/) with action-validator"
 	@echo "  make fault      run every fault scenario in fault/ (SCENARIO=name: one; LIST=1: list)"
 	@echo "  make mutants    build and boot each deliberately broken kernel; all must be caught"
 	@echo "  make coverage   gcov of zsmalloc/zram/zswap over KUnit, selftests and every scenario,"
@@ -44,6 +48,12 @@ build:
 
 checkpatch:
 	@$(ZSBED) checkpatch $(OPTS)
+
+series-build:
+	@$(ZSBED) series-build $(OPTS)
+
+workflow:
+	@$(ZSBED) workflow
 
 # Scenarios name their own variant; VARIANT= on the command line overrides.
 FOPTS    = $(if $(filter command line,$(origin VARIANT)),--variant=$(VARIANT)) \
@@ -72,8 +82,9 @@ pipeline-bench:
 unit:
 	@$(ZSBED) unit
 
-# CI's job: both variants, then coverage (fails if a fallback site went unreached).
-check: unit checkpatch
+# CI's job: the static checks, both variants, then coverage (fails if a
+# fallback site went unreached).
+check: unit checkpatch workflow series-build
 	@$(MAKE) --no-print-directory uml-test
 	@$(MAKE) --no-print-directory uml-test VARIANT=deep
 	@$(MAKE) --no-print-directory coverage

@@ -46,10 +46,10 @@ class Kernel:
         return f"\nCONFIG_{option}=y\n" in "\n" + self.config.read_text()
 
 
-def make_vars() -> list[str]:
+def make_vars(arch: str = "um") -> list[str]:
     """ARCH, CC (through ccache when present) and parallelism."""
     cc = "ccache gcc" if shutil.which("ccache") else "gcc"
-    return ["ARCH=um", f"CC={cc}", f"HOSTCC={cc}", f"-j{os.cpu_count() or 1}"]
+    return [f"ARCH={arch}", f"CC={cc}", f"HOSTCC={cc}", f"-j{os.cpu_count() or 1}"]
 
 
 def ccache_env() -> dict[str, str]:
@@ -77,14 +77,15 @@ def _watch(log: Path, done: threading.Event, what: str) -> None:
 
 
 def run_make(src: Path, bdir: Path, targets: list[str], log: Path, what: str,
-             extra: list[str] | None = None) -> None:
+             extra: list[str] | None = None, arch: str = "um") -> None:
     """Run kbuild with output to ``log`` and a progress line every 20 s."""
     done = threading.Event()
     watcher = threading.Thread(target=_watch, args=(log, done, what), daemon=True)
     with log.open("w") as out:
         watcher.start()
         try:
-            proc = subprocess.run(["make", "-C", str(src), f"O={bdir}", *make_vars(), *(extra or []),
+            proc = subprocess.run(["make", "-C", str(src), f"O={bdir}", *make_vars(arch),
+                                   *(extra or []),
                                    *targets],
                                   stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                   env=ccache_env())

@@ -261,6 +261,21 @@ def cmd_checkpatch(args: argparse.Namespace) -> int:
     return checkpatch(fetch(args.ksrc), args.series)
 
 
+def cmd_series_build(args: argparse.Namespace) -> int:
+    """Each patch builds, fault points compile away, x86_64 objects compile."""
+    from zsbed.series_build import series_build
+
+    deps.ensure()
+    return series_build(fetch(args.ksrc), args.series)
+
+
+def cmd_workflow(args: argparse.Namespace) -> int:
+    """The GitHub Actions workflow: in ci/github/, linked, schema-valid."""
+    from zsbed import workflow
+
+    return workflow.check()
+
+
 def cmd_variants(args: argparse.Namespace) -> int:
     for name in configure.variants():
         first = (paths.UML_CONFIG / f"{name}.config").read_text().splitlines()[:1]
@@ -319,6 +334,12 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("checkpatch", help="scripts/checkpatch.pl --strict on the patches")
     common(p)
     p.set_defaults(func=cmd_checkpatch)
+    p = sub.add_parser("series-build", help="each patch builds; fault points compile away; "
+                       "x86_64 objects compile")
+    common(p)
+    p.set_defaults(func=cmd_series_build)
+    p = sub.add_parser("workflow", help="check the GitHub Actions workflow (action-validator)")
+    p.set_defaults(func=cmd_workflow)
     p = sub.add_parser("variants", help="list build variants")
     p.set_defaults(func=cmd_variants)
     return top
@@ -330,7 +351,7 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 # Commands that rewrite the patched tree or a build directory.
 # (pipeline-bench is not one: it runs make uml-test, which takes the lock.)
-EXCLUSIVE = {"uml-test", "build", "fault", "mutants", "coverage", "bench"}
+EXCLUSIVE = {"uml-test", "build", "fault", "mutants", "coverage", "bench", "series-build"}
 
 
 def _lock_tree() -> IO[str]:

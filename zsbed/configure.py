@@ -109,13 +109,19 @@ def config_digest(frags: list[Path], source_digest: str) -> str:
 
 
 def configure(src: Path, source_digest: str, variant: str, bdir: Path,
-              frags: list[Path] | None = None) -> str:
+              frags: list[Path] | None = None, arch: str = "um",
+              verify: list[Path] | None = None, base: str = "-n") -> str:
     """Stage entry point: write ``bdir/.config``; return the config digest.
 
     ``frags`` replaces the variant's fragments (make bench builds kernels
-    that are not variants of zsbed's own base).
+    that are not variants of zsbed's own base). Only the options of the
+    ``verify`` fragments (default: all) must survive; ``base`` is
+    merge_config.sh's base: ``-n`` allnoconfig, ``""`` alldefconfig.
     """
     frags = frags or fragments(variant)
+    verify = frags if verify is None else verify
+    if (arch, base) != ("um", "-n"):
+        source_digest = f"{source_digest}:{arch}:{base}"
     digest = config_digest(frags, source_digest)
     stamp = bdir / STAMP
     config = bdir / ".config"
@@ -123,14 +129,15 @@ def configure(src: Path, source_digest: str, variant: str, bdir: Path,
         say(f"[configure] {variant}: fragments unchanged")
         return digest
     bdir.mkdir(parents=True, exist_ok=True)
-    wanted = requested(src, frags)
-    with step("configure", f"{variant}: merge_config.sh -n " + " ".join(f.name for f in frags)):
+    wanted = requested(src, verify)
+    with step("configure", f"{variant}: merge_config.sh {base + ' ' if base else ''}"
+              + " ".join(f.name for f in frags)):
         log = bdir / "configure.log"
         with log.open("w") as out:
             proc = subprocess.run(
-                ["bash", "scripts/kconfig/merge_config.sh", "-n", "-O", str(bdir),
-                 *map(str, frags)],
-                cwd=src, env={**os.environ, "ARCH": "um"}, stdout=out, stderr=subprocess.STDOUT)
+                ["bash", "scripts/kconfig/merge_config.sh", *([base] if base else []),
+                 "-O", str(bdir), *map(str, frags)],
+                cwd=src, env={**os.environ, "ARCH": arch}, stdout=out, stderr=subprocess.STDOUT)
         if proc.returncode != 0:
             raise ZsbedError(f"configure: merge_config.sh failed (log: {log})")
         problems = missing_options(wanted, read_config(config, src))

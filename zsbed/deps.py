@@ -29,6 +29,11 @@ NEEDED: tuple[tuple[str, str], ...] = (
 # only for make coverage / make bench
 COVERAGE: tuple[tuple[str, str], ...] = (("gcovr", "cmd:gcovr"),)
 BENCH: tuple[tuple[str, str], ...] = (("gnuplot-nox", "cmd:gnuplot"),)
+# only for the workflow check (action-validator comes from the npm registry)
+NODE: tuple[tuple[str, str], ...] = (("nodejs", "cmd:node"), ("npm", "cmd:npm"))
+# only for make series-build (x86_64's prepare builds objtool and sign-file)
+X86: tuple[tuple[str, str], ...] = (("libelf-dev", "file:/usr/include/libelf.h"),
+                                    ("libssl-dev", "file:/usr/include/openssl/ssl.h"))
 
 
 def _present(probe: str) -> bool:
@@ -45,9 +50,11 @@ def missing(extra: tuple[tuple[str, str], ...] = ()) -> list[str]:
     return [pkg for pkg, probe in NEEDED + extra if not _present(probe)]
 
 
-def ensure(coverage: bool = False, bench: bool = False) -> None:
+def ensure(coverage: bool = False, bench: bool = False, node: bool = False,
+           x86: bool = False) -> None:
     """Install what is missing (as root), or say exactly what to install."""
-    extra = (COVERAGE if coverage else ()) + (BENCH if bench else ())
+    extra = ((COVERAGE if coverage else ()) + (BENCH if bench else ())
+             + (NODE if node else ()) + (X86 if x86 else ()))
     absent = missing(extra)
     if not absent:
         return

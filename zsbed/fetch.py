@@ -181,16 +181,21 @@ def debian_tree() -> Tree:
     if marker.is_file():
         info = json.loads(marker.read_text())
         return Tree(path=dest, version=info["version"], origin=info["origin"], managed=True)
-    with step("fetch", f"{PACKAGE} from {SUITE} (private apt config, host apt untouched)"):
-        deb = download_deb(paths.WORK / "apt")
-        deb_version = _run(["dpkg-deb", "-f", str(deb), "Version"], "dpkg-deb -f").strip()
-        say(f"[fetch] extracting {deb.name}")
-        extract(deb, dest)
-        version = makefile_version(dest)
-        check_series(version, str(deb.name))
-        origin = f"{PACKAGE} {deb_version}"
-        marker.write_text(json.dumps({"version": version, "origin": origin}) + "\n")
-        deb.unlink()
+    cached = sorted((paths.WORK / "apt").glob(f"{PACKAGE}_*.deb"))
+    if cached:
+        # kept from an earlier fetch, or restored by CI's cache
+        say(f"[fetch] using {paths.show(cached[-1])} (delete it to download again)")
+        deb = cached[-1]
+    else:
+        with step("fetch", f"{PACKAGE} from {SUITE} (private apt config, host apt untouched)"):
+            deb = download_deb(paths.WORK / "apt")
+    deb_version = _run(["dpkg-deb", "-f", str(deb), "Version"], "dpkg-deb -f").strip()
+    say(f"[fetch] extracting {deb.name}")
+    extract(deb, dest)
+    version = makefile_version(dest)
+    check_series(version, str(deb.name))
+    origin = f"{PACKAGE} {deb_version}"
+    marker.write_text(json.dumps({"version": version, "origin": origin}) + "\n")
     say(f"[fetch] Linux {version} ({origin})")
     return Tree(path=dest, version=version, origin=origin, managed=True)
 

@@ -1,0 +1,99 @@
+"""workflow: check the GitHub Actions workflow before CI has to.
+
+The workflow lives in ci/github/; every file in .github/workflows/ must be
+a symlink to one there, so the file checked here is the file GitHub runs.
+Its syntax is checked against the workflow schema with the npm package
+@action-validator/cli (installed into work/node/ on first use, from the
+npm registry; node and npm come from Debian when missing).
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from zsbed import deps, paths
+from zsbed.errors import ZsbedError
+from zsbed.progress import say, step
+
+CI_DIR = paths.REPO / "ci" / "github"
+GITHUB_DIR = paths.REPO / ".github" / "workflows"
+VALIDATOR = ("@action-validator/cli@0.6.0", "@action-validator/core@0.6.0")
+NODE_DIR = paths.WORK / "node"
+
+
+def check_links(github_dir: Path = GITHUB_DIR, ci_dir: Path = CI_DIR) -> list[Path]:
+    """The workflows GitHub runs, each checked to be a symlink into ci/github/."""
+    found = sorted(p for p in github_dir.glob("*") if p.suffix in (".yml", ".yaml"))
+    if not found:
+        raise ZsbedError(f"{paths.show(github_dir)}: no workflow")
+    targets = []
+    for link in found:
+        if not link.is_symlink():
+            raise ZsbedError(f"{paths.show(link)}: not a symlink into "
+                             f"{paths.show(ci_dir)}/ (the workflow lives there)")
+        target = link.resolve()
+        if target.parent != ci_dir.resolve() or not target.is_file():
+            raise ZsbedError(f"{paths.show(link)}: points at {os.readlink(link)}, "
+                             f"not at a file in {paths.show(ci_dir)}/")
+        targets.append(target)
+    return targets
+
+
+def _leaves(error: dict[str, Any]) -> list[dict[str, Any]]:
+    """The innermost errors of action-validator's nested report."""
+    nested = list(error.get("errors", []))
+    for state in error.get("states", []):
+        nested += state.get("errors", [])
+    if not nested:
+        return [error]
+    return [leaf for e in nested for leaf in _leaves(e)]
+
+
+def summarize(report: str) -> str:
+    """One line from action-validator's JSON report: where and what."""
+    try:
+        data = json.loads(report[report.index("{"):])
+    except ValueError:
+        return report.strip().splitlines()[-1] if report.strip() else "no report"
+    leaves = _leaves({"errors": data.get("errors", [])})
+    if not leaves:
+        return "invalid (no detail given)"
+    first = leaves[0]
+    where = first.get("path") or "/"
+    line = f"{where}: {first.get('detail') or first.get('title', '?')}"
+    if len(leaves) > 1:
+        line += f" (and {len(leaves) - 1} more)"
+    return line
+
+
+def validator() -> Path:
+    """action-validator, installed into work/node/ if it is not there yet."""
+    exe = NODE_DIR / "node_modules" / ".bin" / "action-validator"
+    if exe.exists():
+        return exe
+    deps.ensure(node=True)
+    with step("workflow", f"npm install {' '.join(VALIDATOR)} into {paths.show(NODE_DIR)}"):
+        NODE_DIR.mkdir(parents=True, exist_ok=True)
+        proc = subprocess.run(["npm", "install", "--prefix", str(NODE_DIR), "--no-save",
+                               "--no-audit", "--no-fund", *VALIDATOR],
+                              capture_output=True, text=True)
+        if proc.returncode != 0 or not exe.exists():
+            last = (proc.stderr.strip().splitlines() or ["?"])[-1]
+            raise ZsbedError(f"workflow: npm install of the validator failed: {last}")
+    return exe
+
+
+def check() -> int:
+    """Stage entry point: links in place and every workflow schema-valid."""
+    targets = check_links()
+    exe = validator()
+    for wf in targets:
+        proc = subprocess.run([str(exe), str(wf)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise ZsbedError(f"{paths.show(wf)}: not a valid workflow: "
+                             f"{summarize(proc.stderr + proc.stdout)}")
+        say(f"[workflow] {paths.show(wf)}: valid ({VALIDATOR[0]})")
+    return 0
