@@ -82,6 +82,16 @@ def test_failing_hunk_is_one_line_naming_patch_file_and_hunk(tmp_path: Path) -> 
     assert msg == "patches/0002-bad.patch: does not apply: dir/file.c: hunk #1 FAILED at line 1"
 
 
+def test_context_mismatch_is_not_fuzzed_in(tmp_path: Path) -> None:
+    # patch(1) would apply this with fuzz 1 by default; git am would not
+    fuzzy = GOOD.replace(" one\n", " ONE\n")
+    pristine = _tree(tmp_path)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    with pytest.raises(ZsbedError, match="fuzzy.patch: does not apply: dir/file.c: hunk #1"):
+        zpatch.apply_to_scratch(pristine, [zpatch.Patch("fuzzy.patch", fuzzy)], scratch)
+
+
 def test_sync_rewrites_only_changed_files_and_spares_pristine(tmp_path: Path) -> None:
     pristine = _tree(tmp_path)
     src = tmp_path / "src"

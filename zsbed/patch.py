@@ -153,7 +153,8 @@ def apply_to_scratch(pristine: Path, patches: list[Patch], scratch: Path) -> set
             shutil.copy2(src, dst)
     for p in patches:
         proc = subprocess.run(
-            ["patch", f"-p{p.strip}", "--batch", "--forward", "--no-backup-if-mismatch",
+            ["patch", f"-p{p.strip}", "--batch", "--forward", "--fuzz=0",
+             "--no-backup-if-mismatch",
              "--reject-file=-", "-d", str(scratch)],
             input=p.text, capture_output=True, text=True)
         if proc.returncode != 0:
@@ -189,8 +190,8 @@ def sync_tree(pristine: Path, src: Path, scratch: Path, new_files: set[str],
 
 
 def series_digest(patches: list[Patch]) -> str:
-    """Content hash of an ordered patch list."""
-    h = hashlib.sha256()
+    """Content hash of an ordered patch list (and of how it is applied)."""
+    h = hashlib.sha256(b"patch --fuzz=0\0")
     for p in patches:
         h.update(f"{p.strip}\0{len(p.text)}\0".encode())
         h.update(p.text.encode())
