@@ -40,3 +40,13 @@ def test_uml_smp_rcu_warning_is_benign_only_at_the_uml_site() -> None:
 
 def test_real_default_boot_log_is_clean(data: Path) -> None:
     assert dmesg.check((data / "boot-default.log").read_text()) == []
+
+
+def test_stalls_are_reports() -> None:
+    log = "\n".join([
+        "rcu: INFO: rcu_sched self-detected stall on CPU",
+        "rcu: \t0-....: (2599 ticks this GP) idle=9714/1/0x4000000000000002",
+        "INFO: task kworker/u4:1:35 blocked for more than 120 seconds.",
+        "rcu: RCU calculated value of scheduler-enlistment delay is 10 jiffies.",
+    ])
+    assert [(f.lineno, f.kind) for f in dmesg.check(log)] == [(1, "stall"), (3, "stall")]

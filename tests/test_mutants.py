@@ -48,3 +48,15 @@ def test_verdict_needs_an_expected_case_to_fail(tmp_path: Path) -> None:
     caught = [Case("dmesg.main", "failed", None, "1 kernel report(s), first: [SLUB] BUG zs_handle")]
     killed, names, how = mutants.verdict(m, caught)
     assert killed and names == ["dmesg.main"] and "SLUB" in how
+
+
+def test_every_mutant_applies_exactly_on_the_series(ktree: Path, tmp_path: Path) -> None:
+    # with --fuzz=0, as make mutants applies them: a mutant whose context
+    # went stale when the series changed must fail here, not at run time
+    from zsbed.patch import apply_to_scratch, select_patches
+
+    series = select_patches(None)
+    for m in mutants.load():
+        scratch = tmp_path / m.name
+        scratch.mkdir()
+        apply_to_scratch(ktree, series + [m.patch], scratch)

@@ -75,3 +75,11 @@ def test_whole_program_skip_is_a_skip_not_an_error(ktree: Path, tmp_path: Path) 
     assert cases["selftests.zsmalloc.zram_swap"].outcome == "skipped"
     assert cases["selftests.zsmalloc.zram_swap"].message == "skipped: no kmemleak in this kernel"
     assert cases["selftests.zsmalloc.zram_swap.exit"].outcome == "skipped"
+
+
+def test_boot_case_names_the_stall(tmp_path: Path) -> None:
+    b = _boot(tmp_path, "", "rcu: INFO: rcu_sched self-detected stall on CPU\n")
+    b.timed_out, b.stalled, b.seconds = True, "rcu: INFO: rcu_sched self-detected stall on CPU", 95.0
+    assert boot_case(b, []).message == (
+        "killed after 95s: the kernel reported a stall (rcu: INFO: rcu_sched self-detected "
+        "stall on CPU) and no program finished in the next 60s")

@@ -8,6 +8,7 @@ umid is swept, so no UML survives zsbed. The console log is always kept.
 from __future__ import annotations
 
 import os
+import re
 import resource
 import signal
 import subprocess
@@ -19,6 +20,10 @@ from zsbed import paths
 from zsbed.build import Kernel
 
 MEM = "512M"
+STALL = re.compile(rb"rcu: INFO: rcu_\w+ (?:self-)?detected stall|watchdog: BUG: soft lockup"
+                   rb"|INFO: task \S+ blocked for more than")
+STALL_GRACE = 60.0       # seconds without a program finishing after a stall report
+POLL = 0.5
 
 
 @dataclass
@@ -30,6 +35,7 @@ class Boot:
     outdir: Path
     seconds: float = 0.0
     timed_out: bool = False
+    stalled: str = ""       # the stall report the boot was killed after
     exit_code: int | None = None
     cmdline: list[str] = field(default_factory=list)
 
@@ -92,6 +98,47 @@ def _kill(proc: subprocess.Popen[bytes], umid: str) -> None:
         time.sleep(0.05)
 
 
+def _stall_line(console: Path, offset: int) -> tuple[str, int]:
+    """The first stall report in the console from ``offset`` on; the new offset."""
+    with console.open("rb") as f:
+        f.seek(offset)
+        data = f.read()
+    end = data.rfind(b"\n") + 1          # only whole lines; the rest next time
+    m = STALL.search(data, 0, end)
+    if not m:
+        return "", offset + end
+    start = data.rfind(b"\n", 0, m.start()) + 1
+    line = data[start:data.find(b"\n", m.start())]
+    return line.decode(errors="replace").strip(), offset + end
+
+
+def wait(proc: subprocess.Popen[bytes], result: Boot, timeout: float) -> None:
+    """Wait for UML to exit, to time out, or to stall with no progress."""
+    deadline = time.monotonic() + timeout
+    offset = 0
+    stall: tuple[float, str, int] | None = None   # when, report, programs done then
+    while True:
+        try:
+            result.exit_code = proc.wait(timeout=POLL)
+            return
+        except subprocess.TimeoutExpired:
+            pass
+        now = time.monotonic()
+        if now >= deadline:
+            result.timed_out = True
+            return
+        if stall is None:
+            line, offset = _stall_line(result.console, offset)
+            if line:
+                stall = (now, line, len(result.status_lines))
+        elif len(result.status_lines) > stall[2]:
+            stall = None                  # a program finished since: it recovered
+        elif now - stall[0] >= STALL_GRACE:
+            result.timed_out = True
+            result.stalled = stall[1]
+            return
+
+
 def boot(kernel: Kernel, init: Path, plan: Path, outdir: Path, console: Path, name: str,
          timeout: float, extra: list[str] | None = None) -> Boot:
     """Boot once, running ``plan`` with results in ``outdir``; log to ``console``."""
@@ -106,9 +153,7 @@ def boot(kernel: Kernel, init: Path, plan: Path, outdir: Path, console: Path, na
                                 stderr=subprocess.STDOUT, start_new_session=True,
                                 preexec_fn=_no_core)
         try:
-            result.exit_code = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            result.timed_out = True
+            wait(proc, result, timeout)
         finally:
             _kill(proc, umid)
     result.seconds = time.monotonic() - start

@@ -19,6 +19,9 @@ REPORTS: tuple[tuple[str, re.Pattern[str]], ...] = (
                            r"spinlock|rwlock|held lock freed)")),
     ("SLUB", re.compile(r"^\s*(\[[^]]*\]\s*)?BUG [\w-]+ \(.*\): |Object already free|"
                         r"Poison overwritten|Redzone overwritten")),
+    # the kernel stopped making progress (the boot stage also kills on these)
+    ("stall", re.compile(r"rcu: INFO: rcu_\w+ (self-)?detected stall|watchdog: BUG: soft lockup|"
+                         r"INFO: task \S+ blocked for more than")),
     ("BUG", re.compile(r"BUG: |kernel BUG at ")),
     ("WARNING", re.compile(r"WARNING: |------------\[ cut here \]------------")),
     # zs_destroy_pool() found objects still allocated: they leaked

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from zsbed import dmesg
-from zsbed.boot import Boot, boot
+from zsbed.boot import STALL_GRACE, Boot, boot
 from zsbed.build import Kernel
 from zsbed.parse import Case, has_ktap, parse_ktap
 from zsbed.progress import say
@@ -45,6 +45,11 @@ def write_plan(plan: Path, programs: list[Program]) -> None:
 
 def boot_case(b: Boot, findings: list[dmesg.Finding]) -> Case:
     """Did the boot run its plan and power off by itself?"""
+    if b.stalled:
+        return Case(f"boot.{b.name}", "failed", b.seconds,
+                    f"killed after {b.seconds:.0f}s: the kernel reported a stall "
+                    f"({b.stalled}) and no program finished in the next "
+                    f"{STALL_GRACE:.0f}s")
     if b.timed_out:
         panic = next((f.line for f in findings if f.kind == "Oops"), "")
         why = f"killed after the {b.seconds:.0f}s timeout" + (f" ({panic})" if panic else " (hung)")
