@@ -1,7 +1,10 @@
 """workflow: check the GitHub Actions workflow before CI has to.
 
-The workflow lives in ci/github/; every file in .github/workflows/ must be
-a symlink to one there, so the file checked here is the file GitHub runs.
+The workflow is edited in ci/github/. GitHub runs only what is in
+.github/workflows/, and whether it follows a symlink there cannot be
+checked from here, so that directory holds plain copies: each must be
+byte-identical to the file of the same name in ci/github/, so the file
+checked here is the file GitHub runs.
 Its syntax is checked against the workflow schema with the npm package
 @action-validator/cli (installed into work/node/ on first use, from the
 npm registry; node and npm come from Debian when missing).
@@ -24,22 +27,22 @@ VALIDATOR = ("@action-validator/cli@0.6.0", "@action-validator/core@0.6.0")
 NODE_DIR = paths.WORK / "node"
 
 
-def check_links(github_dir: Path = GITHUB_DIR, ci_dir: Path = CI_DIR) -> list[Path]:
-    """The workflows GitHub runs, each checked to be a symlink into ci/github/."""
+def check_copies(github_dir: Path = GITHUB_DIR, ci_dir: Path = CI_DIR) -> list[Path]:
+    """The workflows GitHub runs, each checked to be a copy of one in ci/github/."""
     found = sorted(p for p in github_dir.glob("*") if p.suffix in (".yml", ".yaml"))
     if not found:
         raise ZsbedError(f"{paths.show(github_dir)}: no workflow")
-    targets = []
-    for link in found:
-        if not link.is_symlink():
-            raise ZsbedError(f"{paths.show(link)}: not a symlink into "
-                             f"{paths.show(ci_dir)}/ (the workflow lives there)")
-        target = link.resolve()
-        if target.parent != ci_dir.resolve() or not target.is_file():
-            raise ZsbedError(f"{paths.show(link)}: points at {os.readlink(link)}, "
-                             f"not at a file in {paths.show(ci_dir)}/")
-        targets.append(target)
-    return targets
+    sources = []
+    for copy in found:
+        source = ci_dir / copy.name
+        if not source.is_file():
+            raise ZsbedError(f"{paths.show(copy)}: no {paths.show(source)} "
+                             f"(workflows are edited in {paths.show(ci_dir)}/)")
+        if copy.is_symlink() or copy.read_bytes() != source.read_bytes():
+            raise ZsbedError(f"{paths.show(copy)}: not a plain copy of {paths.show(source)} "
+                             f"(run: cp {paths.show(source)} {paths.show(copy)})")
+        sources.append(source)
+    return sources
 
 
 def _leaves(error: dict[str, Any]) -> list[dict[str, Any]]:
@@ -87,8 +90,8 @@ def validator() -> Path:
 
 
 def check() -> int:
-    """Stage entry point: links in place and every workflow schema-valid."""
-    targets = check_links()
+    """Stage entry point: copies in place and every workflow schema-valid."""
+    targets = check_copies()
     exe = validator()
     for wf in targets:
         proc = subprocess.run([str(exe), str(wf)], capture_output=True, text=True)
