@@ -42,3 +42,31 @@ def test_cases_become_pytest_tests(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert [t["name"] for t in summary["tests"]] == ["boot.main"]
+
+
+def test_summary_and_junit_agree_with_the_ktap(ktree: Path, data: Path, tmp_path: Path) -> None:
+    """Saved KTAP (nested KUnit suites, a failing selftest) end to end."""
+    from xml.etree import ElementTree
+
+    from zsbed.parse import parse_ktap
+
+    cases = (parse_ktap(ktree, (data / "kunit-nested.log").read_text().splitlines(), "kunit")
+             + parse_ktap(ktree, (data / "selftest-fail.ktap").read_text().splitlines(), "st"))
+    expected = {c.name: c.outcome for c in cases}
+    assert len(expected) == len(cases)
+    report.write_cases(tmp_path, report.RunInfo(variant="fast", kernel="7.3.4 (test)"), cases)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    subprocess.run([sys.executable, "-m", "pytest", *report.pytest_args(tmp_path, [])],
+                   cwd=tmp_path, env=env, capture_output=True, text=True)
+
+    summary = {t["name"]: t["outcome"] for t in
+               json.loads((tmp_path / "summary.json").read_text())["tests"]}
+    assert summary == expected
+    junit = {}
+    for tc in ElementTree.parse(tmp_path / "junit.xml").iter("testcase"):
+        kinds = [child.tag for child in tc if child.tag in ("failure", "error", "skipped")]
+        junit[tc.get("name")] = {"failure": "failed", "error": "error",
+                                 "skipped": "skipped"}[kinds[0]] if kinds else "passed"
+    assert junit == expected
+    assert expected["kunit.zsmalloc.zsmalloc_deferred_flush"] == "failed"
+    assert expected["st.read back 4096 pages, 17 mismatched"] == "failed"

@@ -29,16 +29,24 @@ class CaseItem(pytest.Item):
         self.user_properties.append(("variant", info.variant))
         self.user_properties.append(("kernel", info.kernel))
 
+    def setup(self) -> None:
+        # a case that crashed or never ran is a JUnit <error>, not a <failure>
+        if self.case.outcome == "error":
+            raise CaseFailed(self.case)
+
     def runtest(self) -> None:
         if self.case.outcome == "skipped":
             pytest.skip(self.case.message or "skipped by the test")
         if self.case.outcome != "passed":
             raise CaseFailed(self.case)
 
+    def case_text(self) -> str:
+        text = f"{self.case.outcome}: {self.case.message}"
+        return text + (f"\n{self.case.log}" if self.case.log else "")
+
     def repr_failure(self, excinfo: Any, style: Any = None) -> str:
         if isinstance(excinfo.value, CaseFailed):
-            text = f"{self.case.outcome}: {self.case.message}"
-            return text + (f"\n{self.case.log}" if self.case.log else "")
+            return self.case_text()
         return str(super().repr_failure(excinfo))
 
     def reportinfo(self) -> tuple[Path, int, str]:
@@ -58,6 +66,16 @@ def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Fil
     if file_path.name == zreport.CASES:
         return CasesFile.from_parent(parent, path=file_path)
     return None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Show a setup error (a crashed case) as its KTAP, not as a traceback."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if (isinstance(item, CaseItem) and call.when == "setup" and call.excinfo is not None
+            and isinstance(call.excinfo.value, CaseFailed)):
+        report.longrepr = item.case_text()
 
 
 _entries: dict[str, list[dict[str, Any]]] = {}
