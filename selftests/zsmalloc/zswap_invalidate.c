@@ -9,7 +9,10 @@
  * zswap's stored pages drop to the baseline at once and its pool size
  * returns within a bound without any flush (time reported); writeback ran.
  *
- *	zswap_invalidate [-m MiB] [-w writeback MiB] [-t ms] [-s compressor]
+ *	zswap_invalidate [-m MiB] [-w writeback MiB] [-t ms] [-s compressor] [-x]
+ *
+ * -x releases the stored pages by exiting instead: a child stores them and
+ * exits, and exit_mmap() frees the entries through zswap_invalidate().
  *
  * -s switches zswap to another compressor while pages are stored: zswap
  * makes a new pool, and the old one is destroyed (zs_destroy_pool(), with
@@ -19,6 +22,9 @@
  * The writeback phase caps zswap at 1% of RAM, so -w must exceed that
  * (about 5 MiB with mem=512M) for any page to be written back.
  */
+#include <stdbool.h>
+#include <sys/wait.h>
+
 #include "kselftest.h"
 #include "zram_lib.h"
 
@@ -63,16 +69,49 @@ static double wait_zswap_pool(unsigned long long base, double timeout_ms)
 	return now_ms() - start;
 }
 
+/* What phase 1 saw; in shared memory when a child does it (-x). */
+struct stored {
+	unsigned long long stored;	/* pages zswap took */
+	size_t bad;			/* of the half faulted back, mismatched */
+	int pools;			/* zswap pools after the compressor switch */
+	int switch_err;
+	int map_err;			/* errno of mmap/MADV_PAGEOUT, or 0 */
+};
+
+/*
+ * Store @pages in zswap, fault half of them back and compare, and switch
+ * the compressor if asked. Returns the mapping, still holding the rest.
+ */
+static void *store_in_zswap(struct stored *r, size_t pages, size_t psz,
+			    unsigned long long base_stored, const char *switch_to)
+{
+	void *mem = map_paged_out(pages, psz, 7);
+
+	if (!mem) {
+		r->map_err = errno ? errno : ENOMEM;
+		return NULL;
+	}
+	r->stored = dbg("stored_pages") - base_stored;
+	r->bad = count_bad_pages(mem, pages / 2, psz, 7);
+	if (switch_to) {
+		r->switch_err = -sysfs_write(ZSWAP_PARAM "compressor", switch_to);
+		r->pools = count_zswap_pools();
+	}
+	return mem;
+}
+
 int main(int argc, char **argv)
 {
 	size_t mib = 16, wb_mib = 16, psz = sysconf(_SC_PAGESIZE), pages, wb_pages, bad;
 	unsigned long long base_stored, base_size, base_wb, stored;
 	double timeout_ms = 5000, returned, start;
 	const char *switch_to = NULL;
-	int opt, err, pools = 0;
+	bool by_exit = false;
+	struct stored *r;
+	int opt, err;
 	void *mem;
 
-	while ((opt = getopt(argc, argv, "m:w:t:s:")) != -1) {
+	while ((opt = getopt(argc, argv, "m:w:t:s:x")) != -1) {
 		if (opt == 'm')
 			mib = strtoul(optarg, NULL, 0);
 		else if (opt == 'w')
@@ -81,6 +120,8 @@ int main(int argc, char **argv)
 			timeout_ms = atof(optarg);
 		else if (opt == 's')
 			switch_to = optarg;
+		else if (opt == 'x')
+			by_exit = true;
 	}
 	pages = (mib << 20) / psz;
 	wb_pages = (wb_mib << 20) / psz;
@@ -105,23 +146,38 @@ int main(int argc, char **argv)
 	base_size = dbg("pool_total_size");
 	base_wb = dbg("written_back_pages");
 
-	/* 1. Store in zswap, fault half back, munmap the rest. */
-	mem = map_paged_out(pages, psz, 7);
-	if (!mem)
-		ksft_exit_fail_perror("mmap/MADV_PAGEOUT");
-	stored = dbg("stored_pages") - base_stored;
-	ksft_print_msg("zswap stored %llu of %zu pages\n", stored, pages);
-	ksft_test_result(stored >= pages / 10 * 9, "stored_in_zswap\n");
+	/* 1. Store in zswap, fault half back, release the rest: munmap or exit. */
+	r = mmap(NULL, sizeof(*r), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (r == MAP_FAILED)
+		ksft_exit_fail_perror("mmap");
+	if (by_exit) {
+		pid_t pid = fork();
+		int status;
 
-	bad = count_bad_pages(mem, pages / 2, psz, 7);
-	if (switch_to) {
-		err = sysfs_write(ZSWAP_PARAM "compressor", switch_to);
-		pools = count_zswap_pools();
-		ksft_print_msg("compressor -> %s: %s, %d zswap pools\n", switch_to,
-			       err ? strerror(-err) : "ok", pools);
+		if (pid < 0)
+			ksft_exit_fail_perror("fork");
+		if (pid == 0) {
+			store_in_zswap(r, pages, psz, base_stored, switch_to);
+			_exit(0);	/* exit_mmap() releases the entries */
+		}
+		if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+			ksft_exit_fail_msg("the storing child did not exit normally\n");
+	} else {
+		mem = store_in_zswap(r, pages, psz, base_stored, switch_to);
+		if (mem)
+			munmap(mem, pages * psz);
 	}
-	munmap(mem, pages * psz);
+	if (r->map_err)
+		ksft_exit_fail_msg("mmap/MADV_PAGEOUT: %s\n", strerror(r->map_err));
+	ksft_print_msg("zswap stored %llu of %zu pages, released by %s\n", r->stored, pages,
+		       by_exit ? "exit" : "munmap");
+	ksft_test_result(r->stored >= pages / 10 * 9, "stored_in_zswap\n");
+	bad = r->bad;
 	if (switch_to) {
+		int pools = r->pools;
+
+		ksft_print_msg("compressor -> %s: %s, %d zswap pools\n", switch_to,
+			       r->switch_err ? strerror(r->switch_err) : "ok", pools);
 		/* the old pool goes once its last entry is gone */
 		print_all_deferred();
 		start = now_ms();
@@ -133,9 +189,10 @@ int main(int argc, char **argv)
 		ksft_test_result(pools >= 2 && count_zswap_pools() == pools - 1,
 				 "old_pool_destroyed\n");
 	}
+	munmap(r, sizeof(*r));
 	stored = dbg("stored_pages");
 	returned = wait_zswap_pool(base_size, timeout_ms);
-	ksft_print_msg("read back %zu pages, %zu mismatched; after munmap stored %llu "
+	ksft_print_msg("read back %zu pages, %zu mismatched; after the release stored %llu "
 		       "(baseline %llu)\n", pages / 2, bad, stored, base_stored);
 	if (returned >= 0)
 		ksft_print_msg("pool back to %llu bytes after %.1f ms\n", base_size, returned);
