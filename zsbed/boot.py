@@ -16,12 +16,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from zsbed import paths
+from zsbed import dmesg, paths
 from zsbed.build import Kernel
 
 MEM = "512M"
-STALL = re.compile(rb"rcu: INFO: rcu_\w+ (?:self-)?detected stall|watchdog: BUG: soft lockup"
-                   rb"|INFO: task \S+ blocked for more than")
+STALL = re.compile(dmesg.STALL.encode())   # the console is read as bytes
 STALL_GRACE = 60.0       # seconds without a program finishing after a stall report
 POLL = 0.5
 

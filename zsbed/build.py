@@ -85,8 +85,7 @@ def run_make(src: Path, bdir: Path, targets: list[str], log: Path, what: str,
         watcher.start()
         try:
             proc = subprocess.run(["make", "-C", str(src), f"O={bdir}", *make_vars(arch),
-                                   *(extra or []),
-                                   *targets],
+                                   *(extra or []), *targets],
                                   stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                   env=ccache_env())
         finally:

@@ -270,7 +270,7 @@ def cmd_series_build(args: argparse.Namespace) -> int:
 
 
 def cmd_workflow(args: argparse.Namespace) -> int:
-    """The GitHub Actions workflow: in ci/github/, linked, schema-valid."""
+    """The GitHub Actions workflow: edited in ci/github/, copied, schema-valid."""
     from zsbed import workflow
 
     return workflow.check()

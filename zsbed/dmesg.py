@@ -9,6 +9,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+# The kernel stopped making progress; the boot stage also kills a boot on it.
+STALL = (r"rcu: INFO: rcu_\w+ (?:self-)?detected stall|watchdog: BUG: soft lockup|"
+         r"INFO: task \S+ blocked for more than")
+
 # (kind, pattern) — matched against each console line.
 REPORTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("KASAN", re.compile(r"BUG: KASAN: |KASAN: ")),
@@ -19,9 +23,7 @@ REPORTS: tuple[tuple[str, re.Pattern[str]], ...] = (
                            r"spinlock|rwlock|held lock freed)")),
     ("SLUB", re.compile(r"^\s*(\[[^]]*\]\s*)?BUG [\w-]+ \(.*\): |Object already free|"
                         r"Poison overwritten|Redzone overwritten")),
-    # the kernel stopped making progress (the boot stage also kills on these)
-    ("stall", re.compile(r"rcu: INFO: rcu_\w+ (self-)?detected stall|watchdog: BUG: soft lockup|"
-                         r"INFO: task \S+ blocked for more than")),
+    ("stall", re.compile(STALL)),
     ("BUG", re.compile(r"BUG: |kernel BUG at ")),
     ("WARNING", re.compile(r"WARNING: |------------\[ cut here \]------------")),
     # zs_destroy_pool() found objects still allocated: they leaked

@@ -149,8 +149,6 @@ def download_deb(apt_dir: Path) -> Path:
         f"Signed-By: {keyring}\n")
     opts = _apt_options(apt_dir)
     _run(["apt-get", *opts, "update"], f"apt-get update of {SUITE}")
-    for old in apt_dir.glob(f"{PACKAGE}_*.deb"):
-        old.unlink()
     _run(["apt-get", *opts, "download", PACKAGE], f"apt-get download {PACKAGE}", cwd=apt_dir)
     debs = sorted(apt_dir.glob(f"{PACKAGE}_*.deb"))
     if not debs:

@@ -26,7 +26,7 @@ from zsbed import configure, deps, paths
 from zsbed.build import build_kernel, run_make
 from zsbed.errors import ZsbedError
 from zsbed.fetch import Tree
-from zsbed.patch import Patch, patch_tree, select_patches, touched_files
+from zsbed.patch import Patch, patch_tree, select_patches, series_digest, touched_files
 from zsbed.progress import say
 
 UM_DIR = paths.BUILD / "series-um"
@@ -41,9 +41,7 @@ OBJECTS = {"mm/zsmalloc.c": "mm/zsmalloc.o", "mm/zswap.c": "mm/zswap.o",
 
 
 def _digest(tree: Tree, patches: list[Patch], frags: list[Path]) -> str:
-    h = hashlib.sha256(tree.origin.encode())
-    for p in patches:
-        h.update(p.name.encode() + b"\0" + p.text.encode())
+    h = hashlib.sha256(f"{tree.origin}\0{series_digest(patches)}".encode())
     for f in frags + [X86_FRAGMENT]:
         h.update(f.read_bytes())
     return h.hexdigest()
@@ -93,8 +91,7 @@ def check_fault_points(src: Path, digest: str, frags: list[Path]) -> None:
     cdigest = configure.configure(src, f"{src}:{digest}", what, UM_DIR, frags + [off],
                                   verify=[off])
     build_kernel(src, UM_DIR, what, cdigest, always=False)
-    left = undefined_symbols(obj) & {FAULT_SYMBOL}
-    if left:
+    if FAULT_SYMBOL in undefined_symbols(obj):
         raise ZsbedError(f"{paths.show(obj)}: still refers to {FAULT_SYMBOL}() with "
                          f"CONFIG_{FAULT_OPTION} off: the fault points do not compile away")
     say(f"[series-build] fault points compile away: {paths.show(obj)} refers to "

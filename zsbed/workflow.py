@@ -12,7 +12,6 @@ npm registry; node and npm come from Debian when missing).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 from typing import Any
