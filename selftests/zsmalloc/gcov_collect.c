@@ -2,12 +2,15 @@
 /*
  * gcov_collect: copy the kernel's gcov counters out of the guest.
  *
- *	gcov_collect <destdir>
+ *	gcov_collect <destdir> [-r]
  *
  * Every *.gcda under /sys/kernel/debug/gcov (CONFIG_GCOV_KERNEL; only the
  * objects built with GCOV_PROFILE_<obj>=y are there) is copied to
  * <destdir>, keeping its path relative to the gcov directory, which is the
- * object's path in the build tree.  zsbed runs it last in a coverage boot.
+ * object's path in the build tree.  With -r the counters are then reset,
+ * so that the next collection holds only what ran in between: zsbed runs
+ * it after every program of a coverage boot (and first, for what ran at
+ * boot), to count the hits of each phase apart.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -95,14 +98,24 @@ int main(int argc, char **argv)
 {
 	ksft_print_header();
 	ksft_set_plan(1);
-	if (argc != 2)
-		ksft_exit_fail_msg("usage: gcov_collect <destdir>\n");
+	if (argc != 2 && (argc != 3 || strcmp(argv[2], "-r")))
+		ksft_exit_fail_msg("usage: gcov_collect <destdir> [-r]\n");
 	if (access(GCOV_ROOT, F_OK))
 		ksft_exit_skip("no %s (CONFIG_GCOV_KERNEL off?)\n", GCOV_ROOT);
 	dest = argv[1];
 	if (nftw(GCOV_ROOT, visit, 16, FTW_PHYS))
 		ksft_exit_fail_perror("nftw");
 	ksft_print_msg("copied %d .gcda files to %s\n", copied, dest);
+	if (argc == 3) {
+		int fd = open(GCOV_ROOT "/reset", O_WRONLY);
+
+		if (fd < 0 || write(fd, "1", 1) != 1) {
+			ksft_print_msg("reset: %s\n", strerror(errno));
+			failed++;
+		}
+		if (fd >= 0)
+			close(fd);
+	}
 	ksft_test_result(copied > 0 && !failed, "gcov_collected\n");
 	ksft_finished();
 }

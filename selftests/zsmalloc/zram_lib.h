@@ -12,9 +12,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <dirent.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/swap.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -249,6 +251,45 @@ static inline int read_ull(const char *path, unsigned long long *val)
 	return sscanf(buf, "%llu", val) == 1 ? 0 : -EINVAL;
 }
 
+#define ZSWAP_PARAM "/sys/module/zswap/parameters/"
+#define ZSWAP_DBG "/sys/kernel/debug/zswap/"
+
+/* A counter of /sys/kernel/debug/zswap, or 0. */
+static inline unsigned long long zswap_dbg(const char *name)
+{
+	unsigned long long v = 0;
+	char path[128];
+
+	snprintf(path, sizeof(path), ZSWAP_DBG "%s", name);
+	read_ull(path, &v);
+	return v;
+}
+
+/*
+ * zram0 as swap (@disksize bytes) with zswap in front of it: lzo, at most
+ * half of RAM.  0 or -errno.
+ */
+static inline int zswap_on_zram_setup(unsigned long long disksize)
+{
+	int err = zram_swap_setup(disksize);
+
+	if (!err)
+		err = sysfs_write(ZSWAP_PARAM "compressor", "lzo");
+	if (!err)
+		err = sysfs_write(ZSWAP_PARAM "max_pool_percent", "50");
+	if (!err)
+		err = sysfs_write(ZSWAP_PARAM "enabled", "Y");
+	return err;
+}
+
+/* zswap off again, its limit back to the default, and zram torn down. */
+static inline int zswap_on_zram_teardown(void)
+{
+	sysfs_write(ZSWAP_PARAM "enabled", "N");
+	sysfs_write(ZSWAP_PARAM "max_pool_percent", "20");
+	return zram_swap_teardown();
+}
+
 /* The "Total" row of /sys/kernel/debug/zsmalloc/<pool>/classes. */
 struct zs_pool_totals {
 	unsigned long long obj_allocated;
@@ -295,11 +336,20 @@ static inline int zs_pool_totals(const char *pool, struct zs_pool_totals *t)
 	return found ? 0 : -EINVAL;
 }
 
-/* /sys/kernel/debug/zsmalloc/<pool>/deferred_free, when the series has it. */
+/*
+ * /sys/kernel/debug/zsmalloc/<pool>/deferred_free, when the series has it,
+ * and what zsbed's fault points observed of the queue (0010): the most
+ * handles pending at once and the longest a handle queued on the empty
+ * array waited for a drain pass.  The have_* flags say which were there.
+ */
 struct zs_deferred {
 	unsigned long long pending, capacity, queued, drained;
 	unsigned long long fallback_contended, fallback_full, drain_runs;
+	unsigned long long max_delay_ms, pending_max, wait_max_ms;
+	int have_max_delay, have_observed;
 };
+
+#define ZS_DEBUGFS "/sys/kernel/debug/zsmalloc/"
 
 static inline int zs_deferred_read(const char *pool, struct zs_deferred *d)
 {
@@ -308,7 +358,12 @@ static inline int zs_deferred_read(const char *pool, struct zs_deferred *d)
 	FILE *f;
 
 	memset(d, 0, sizeof(*d));
-	snprintf(path, sizeof(path), "/sys/kernel/debug/zsmalloc/%s/deferred_free", pool);
+	snprintf(path, sizeof(path), ZS_DEBUGFS "%s/deferred_pending_max", pool);
+	if (!read_ull(path, &d->pending_max)) {
+		snprintf(path, sizeof(path), ZS_DEBUGFS "%s/deferred_wait_max_ms", pool);
+		d->have_observed = !read_ull(path, &d->wait_max_ms);
+	}
+	snprintf(path, sizeof(path), ZS_DEBUGFS "%s/deferred_free", pool);
 	f = fopen(path, "r");
 	if (!f)
 		return -errno;
@@ -327,15 +382,42 @@ static inline int zs_deferred_read(const char *pool, struct zs_deferred *d)
 			d->fallback_full = val;
 		else if (!strcmp(key, "drain_runs"))
 			d->drain_runs = val;
+		else if (!strcmp(key, "max_delay_ms"))
+			d->max_delay_ms = val, d->have_max_delay = 1;
 	}
 	fclose(f);
 	return 0;
 }
 
+/* Forget what the fault points observed of @pool's queue so far. */
+static inline void zs_deferred_reset_observed(const char *pool)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), ZS_DEBUGFS "%s/deferred_pending_max", pool);
+	sysfs_write(path, "0");
+	snprintf(path, sizeof(path), ZS_DEBUGFS "%s/deferred_wait_max_ms", pool);
+	sysfs_write(path, "0");
+}
+
+/* One pool's counters as a KTAP diagnostic line (see print_all_deferred). */
+static inline void print_deferred(const char *pool, const struct zs_deferred *d)
+{
+	printf("# deferred %s pending %llu capacity %llu queued %llu drained %llu "
+	       "fallback_contended %llu fallback_full %llu drain_runs %llu",
+	       pool, d->pending, d->capacity, d->queued, d->drained,
+	       d->fallback_contended, d->fallback_full, d->drain_runs);
+	if (d->have_max_delay)
+		printf(" max_delay_ms %llu", d->max_delay_ms);
+	if (d->have_observed)
+		printf(" pending_max %llu wait_max_ms %llu", d->pending_max, d->wait_max_ms);
+	printf("\n");
+}
+
 /*
  * Print every pool's deferred-free counters as a KTAP diagnostic,
  *	# deferred <pool> pending N capacity N queued N drained N ...
- * so that zsbed's fault scenarios can check which paths ran.
+ * so that zsbed's fault scenarios can check, per pool, which paths ran.
  */
 static inline void print_all_deferred(void)
 {
@@ -348,12 +430,63 @@ static inline void print_all_deferred(void)
 	while ((de = readdir(dir))) {
 		if (de->d_name[0] == '.' || zs_deferred_read(de->d_name, &d))
 			continue;
-		printf("# deferred %s pending %llu capacity %llu queued %llu drained %llu "
-		       "fallback_contended %llu fallback_full %llu drain_runs %llu\n",
-		       de->d_name, d.pending, d.capacity, d.queued, d.drained,
-		       d.fallback_contended, d.fallback_full, d.drain_runs);
+		print_deferred(de->d_name, &d);
 	}
 	closedir(dir);
+}
+
+/*
+ * The backstop's promise, checked from user space: a handle queued on an
+ * empty array waits for a drain pass no longer than this many times the
+ * pool's configured delay (max_delay_ms in deferred_free).
+ */
+#define BACKSTOP_SLACK	5
+
+/*
+ * The backstop_bounded case for @pool: fails, with the reason, when the
+ * series has no backstop or when a handle waited longer than the bound.
+ */
+static inline int backstop_bounded(const char *pool)
+{
+	struct zs_deferred d;
+
+	if (zs_deferred_read(pool, &d)) {
+		printf("# backstop: no deferred_free for %s\n", pool);
+		return 0;
+	}
+	if (!d.have_max_delay || !d.have_observed) {
+		printf("# backstop: %s shows no %s\n", pool,
+		       d.have_max_delay ? "deferred_wait_max_ms (fault points)" :
+		       "max_delay_ms: the series does not bound the wait");
+		return 0;
+	}
+	printf("# backstop: %s: longest wait for a drain %llu ms, bound %d x %llu ms\n",
+	       pool, d.wait_max_ms, BACKSTOP_SLACK, d.max_delay_ms);
+	return d.wait_max_ms <= BACKSTOP_SLACK * d.max_delay_ms;
+}
+
+/* The newest zswap pool (zswap<hex>, numbered as created) into @name. */
+static inline int newest_zswap_pool(char *name, size_t len)
+{
+	DIR *dir = opendir("/sys/kernel/debug/zsmalloc");
+	unsigned long best = 0, n;
+	struct dirent *de;
+	int found = 0;
+
+	if (!dir)
+		return -errno;
+	while ((de = readdir(dir))) {
+		if (strncmp(de->d_name, "zswap", 5) ||
+		    sscanf(de->d_name + 5, "%lx", &n) != 1)
+			continue;
+		if (!found || n > best) {
+			best = n;
+			snprintf(name, len, "%s", de->d_name);
+			found = 1;
+		}
+	}
+	closedir(dir);
+	return found ? 0 : -ENOENT;
 }
 
 /*
@@ -472,6 +605,120 @@ static inline pid_t fork_worker(const int ready[2], const int go[2])
 		close(go[1]);
 	}
 	return pid;
+}
+
+/*
+ * A survivor: a process that keeps swapped-out data mapped while the
+ * others release theirs, so that a drain which frees a handle still in use
+ * shows up as data that no longer reads back.  It reads its pages through
+ * /proc/self/mem, i.e. through the kernel: under UML a task's own view of
+ * a page that another CPU migrates can be stale (see
+ * pin_against_compaction()), the kernel's never is.
+ */
+struct survivor {
+	pid_t pid;
+	int cmd;		/* write a byte: read everything back */
+	int res;		/* the survivor answers with a long long */
+	size_t pages;
+};
+
+static inline void survivor_main(size_t pages, size_t psz, uint64_t seed,
+				 int cmd, int res)
+{
+	long long bad = -1;
+	char *page = malloc(psz), byte;
+	void *mem = map_paged_out(pages, psz, seed);
+	int fd = open("/proc/self/mem", O_RDONLY);
+
+	if (!mem || !page || fd < 0) {
+		if (write(res, &bad, sizeof(bad)) != sizeof(bad))
+			_exit(2);
+		_exit(1);
+	}
+	bad = 0;
+	if (write(res, &bad, sizeof(bad)) != sizeof(bad))
+		_exit(2);
+	while (read(cmd, &byte, 1) == 1) {
+		bad = 0;
+		for (size_t pg = 0; pg < pages; pg++) {
+			off_t at = (off_t)(uintptr_t)mem + (off_t)(pg * psz);
+			const uint64_t *w = (const uint64_t *)page;
+
+			if (pread(fd, page, psz, at) != (ssize_t)psz) {
+				bad++;
+				continue;
+			}
+			for (size_t i = 0; i < psz / 8; i++) {
+				if (w[i] != pattern_word(seed, pg, i)) {
+					bad++;
+					break;
+				}
+			}
+		}
+		if (write(res, &bad, sizeof(bad)) != sizeof(bad))
+			_exit(2);
+	}
+	_exit(0);
+}
+
+/*
+ * Fork a survivor holding @pages pages of pattern @seed, paged out; it
+ * returns once they are.  Start it before any other pipe of the test
+ * exists, so that it holds none of them open.  0 or -errno.
+ */
+static inline int survivor_start(struct survivor *s, size_t pages, size_t psz,
+				 uint64_t seed)
+{
+	int cmd[2], res[2];
+	long long ok;
+
+	if (pipe(cmd))
+		return -errno;
+	if (pipe(res)) {
+		close(cmd[0]);
+		close(cmd[1]);
+		return -errno;
+	}
+	s->pages = pages;
+	s->pid = fork();
+	if (s->pid < 0)
+		return -errno;
+	if (!s->pid) {
+		close(cmd[1]);
+		close(res[0]);
+		survivor_main(pages, psz, seed, cmd[0], res[1]);
+	}
+	close(cmd[0]);
+	close(res[1]);
+	s->cmd = cmd[1];
+	s->res = res[0];
+	if (read(s->res, &ok, sizeof(ok)) != sizeof(ok) || ok)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Have the survivor read every page back: pages that mismatch, or -1. */
+static inline long long survivor_check(struct survivor *s)
+{
+	long long bad;
+	char byte = 'r';
+
+	if (write(s->cmd, &byte, 1) != 1 ||
+	    read(s->res, &bad, sizeof(bad)) != sizeof(bad))
+		return -1;
+	return bad;
+}
+
+/* End the survivor: its memory is released by its exit.  0 or -errno. */
+static inline int survivor_stop(struct survivor *s)
+{
+	int status;
+
+	close(s->cmd);
+	close(s->res);
+	if (waitpid(s->pid, &status, 0) != s->pid)
+		return -errno;
+	return WIFEXITED(status) && !WEXITSTATUS(status) ? 0 : -ECHILD;
 }
 
 #endif /* ZSBED_ZRAM_LIB_H */

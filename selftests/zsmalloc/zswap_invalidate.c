@@ -7,7 +7,14 @@
  *
  * Checks: the pages really went to zswap; every byte read back matches;
  * zswap's stored pages drop to the baseline at once and its pool size
- * returns within a bound without any flush (time reported); writeback ran.
+ * returns within a bound without any flush (time reported); no handle
+ * waited for the drain longer than the backstop allows; a survivor that
+ * kept its own data in zswap throughout reads it back intact; writeback
+ * ran.
+ *
+ * Each zsmalloc pool the test is about is named on a KTAP line,
+ *	# pool zswap <name>	(or zswap-old and zswap-new with -s)
+ * so that zsbed's fault scenarios can hold a counter to the right pool.
  *
  *	zswap_invalidate [-m MiB] [-w writeback MiB] [-t ms] [-s compressor] [-x]
  *
@@ -27,19 +34,6 @@
 
 #include "kselftest.h"
 #include "zram_lib.h"
-
-#define ZSWAP_PARAM "/sys/module/zswap/parameters/"
-#define ZSWAP_DBG "/sys/kernel/debug/zswap/"
-
-static unsigned long long dbg(const char *name)
-{
-	unsigned long long v = 0;
-	char path[128];
-
-	snprintf(path, sizeof(path), ZSWAP_DBG "%s", name);
-	read_ull(path, &v);
-	return v;
-}
 
 /* zsmalloc pools that belong to zswap (named zswap<N>). */
 static int count_zswap_pools(void)
@@ -61,7 +55,7 @@ static double wait_zswap_pool(unsigned long long base, double timeout_ms)
 {
 	double start = now_ms();
 
-	while (dbg("pool_total_size") > base) {
+	while (zswap_dbg("pool_total_size") > base) {
 		if (now_ms() - start > timeout_ms)
 			return -1;
 		usleep(1000);
@@ -91,7 +85,7 @@ static void *store_in_zswap(struct stored *r, size_t pages, size_t psz,
 		r->map_err = errno ? errno : ENOMEM;
 		return NULL;
 	}
-	r->stored = dbg("stored_pages") - base_stored;
+	r->stored = zswap_dbg("stored_pages") - base_stored;
 	r->bad = count_bad_pages(mem, pages / 2, psz, 7);
 	if (switch_to) {
 		r->switch_err = -sysfs_write(ZSWAP_PARAM "compressor", switch_to);
@@ -100,13 +94,29 @@ static void *store_in_zswap(struct stored *r, size_t pages, size_t psz,
 	return mem;
 }
 
+/* Wait up to @timeout_ms for zswap to have written back a page since @base. */
+static bool wait_writeback(unsigned long long base, double timeout_ms)
+{
+	double start = now_ms();
+
+	while (zswap_dbg("written_back_pages") <= base) {
+		if (now_ms() - start > timeout_ms)
+			return false;
+		usleep(10000);
+	}
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	size_t mib = 16, wb_mib = 16, psz = sysconf(_SC_PAGESIZE), pages, wb_pages, bad;
-	unsigned long long base_stored, base_size, base_wb, stored;
+	unsigned long long base_stored, base_size, base_wb, stored, surv_freed = 0;
 	double timeout_ms = 5000, returned, start;
+	char pool[NAME_MAX + 1] = "", new_pool[NAME_MAX + 1] = "";
+	long long surv_bad = -1;
 	const char *switch_to = NULL;
-	bool by_exit = false;
+	bool by_exit = false, wrote_back;
+	struct survivor surv;
 	struct stored *r;
 	int opt, err;
 	void *mem;
@@ -128,23 +138,28 @@ int main(int argc, char **argv)
 	ksft_print_header();
 	if (access(ZSWAP_PARAM "enabled", F_OK))
 		ksft_exit_skip("no zswap (CONFIG_ZSWAP off?)\n");
-	ksft_set_plan(6 + !!switch_to);
+	/* -s: old_pool_destroyed instead of backstop_bounded (the pool is gone) */
+	ksft_set_plan(8);
 
-	err = zram_swap_setup(4 * ((mib > wb_mib ? mib : wb_mib) << 20));
-	if (!err)
-		err = sysfs_write(ZSWAP_PARAM "compressor", "lzo");
-	if (!err)
-		err = sysfs_write(ZSWAP_PARAM "max_pool_percent", "50");
-	if (!err)
-		err = sysfs_write(ZSWAP_PARAM "enabled", "Y");
+	err = zswap_on_zram_setup(4 * ((mib > wb_mib ? mib : wb_mib) << 20));
 	if (err)
 		ksft_exit_fail_msg("zswap set-up: %s\n", strerror(-err));
 	/* zswap creates its debugfs directory when it is first enabled */
 	if (access(ZSWAP_DBG "stored_pages", F_OK))
 		ksft_exit_fail_msg("zswap enabled but %s is missing\n", ZSWAP_DBG);
-	base_stored = dbg("stored_pages");
-	base_size = dbg("pool_total_size");
-	base_wb = dbg("written_back_pages");
+	err = newest_zswap_pool(pool, sizeof(pool));
+	if (err)
+		ksft_exit_fail_msg("no zswap pool in /sys/kernel/debug/zsmalloc: %s\n",
+				   strerror(-err));
+	printf("# pool %s %s\n", switch_to ? "zswap-old" : "zswap", pool);
+	zs_deferred_reset_observed(pool);
+	/* the survivor's data goes to zswap first, and is part of the baseline */
+	err = survivor_start(&surv, pages / 4, psz, 0x77770000ULL);
+	if (err)
+		ksft_exit_fail_msg("survivor: %s\n", strerror(-err));
+	base_stored = zswap_dbg("stored_pages");
+	base_size = zswap_dbg("pool_total_size");
+	base_wb = zswap_dbg("written_back_pages");
 
 	/* 1. Store in zswap, fault half back, release the rest: munmap or exit. */
 	r = mmap(NULL, sizeof(*r), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -178,8 +193,20 @@ int main(int argc, char **argv)
 
 		ksft_print_msg("compressor -> %s: %s, %d zswap pools\n", switch_to,
 			       r->switch_err ? strerror(r->switch_err) : "ok", pools);
+		if (!newest_zswap_pool(new_pool, sizeof(new_pool)) && strcmp(new_pool, pool))
+			printf("# pool zswap-new %s\n", new_pool);
 		/* the old pool goes once its last entry is gone */
 		print_all_deferred();
+		/*
+		 * The survivor's entries are in the old pool too: it reads them
+		 * back (zswap drops an entry it loads) while the old pool's
+		 * drain runs, and so lets the pool go.
+		 */
+		stored = zswap_dbg("stored_pages");
+		surv_bad = survivor_check(&surv);
+		surv_freed = stored - zswap_dbg("stored_pages");
+		ksft_print_msg("survivor: %zu pages read while the drain ran, %lld mismatched\n",
+			       pages / 4, surv_bad);
 		start = now_ms();
 		while (count_zswap_pools() >= pools && now_ms() - start < timeout_ms)
 			usleep(1000);
@@ -190,35 +217,49 @@ int main(int argc, char **argv)
 				 "old_pool_destroyed\n");
 	}
 	munmap(r, sizeof(*r));
-	stored = dbg("stored_pages");
+	stored = zswap_dbg("stored_pages");
 	returned = wait_zswap_pool(base_size, timeout_ms);
 	ksft_print_msg("read back %zu pages, %zu mismatched; after the release stored %llu "
-		       "(baseline %llu)\n", pages / 2, bad, stored, base_stored);
+		       "(baseline %llu, less %llu the survivor read)\n", pages / 2, bad, stored,
+		       base_stored, surv_freed);
 	if (returned >= 0)
 		ksft_print_msg("pool back to %llu bytes after %.1f ms\n", base_size, returned);
 	else
 		ksft_print_msg("pool not back to %llu bytes within %.0f ms\n",
 			       base_size, timeout_ms);
 	ksft_test_result(bad == 0, "data_intact\n");
-	ksft_test_result(stored == base_stored && returned >= 0, "invalidate_returns_memory\n");
+	ksft_test_result(stored == base_stored - surv_freed && returned >= 0,
+			 "invalidate_returns_memory\n");
+	if (switch_to) {
+		ksft_test_result(surv_bad == 0, "survivor_intact\n");
+	} else {
+		ksft_test_result(backstop_bounded(pool), "backstop_bounded\n");
+		surv_bad = survivor_check(&surv);
+		ksft_print_msg("survivor: %zu pages read after the drain, %lld mismatched\n",
+			       pages / 4, surv_bad);
+		ksft_test_result(surv_bad == 0, "survivor_intact\n");
+	}
+	err = survivor_stop(&surv);
+	if (err)
+		ksft_print_msg("survivor: %s\n", strerror(-err));
 
 	/* 2. Cap the pool: stores beyond it make zswap write back to zram. */
 	sysfs_write(ZSWAP_PARAM "max_pool_percent", "1");
 	mem = map_paged_out(wb_pages, psz, 8);
 	if (!mem)
 		ksft_exit_fail_perror("mmap/MADV_PAGEOUT");
-	usleep(200000);		/* the shrink worker runs asynchronously */
+	/* the shrink worker runs asynchronously */
+	wrote_back = wait_writeback(base_wb, timeout_ms);
 	bad = count_bad_pages(mem, wb_pages, psz, 8);
-	ksft_print_msg("written back %llu pages; read back %zu, %zu mismatched\n",
-		       dbg("written_back_pages") - base_wb, wb_pages, bad);
-	ksft_test_result(dbg("written_back_pages") > base_wb, "writeback_ran\n");
+	ksft_print_msg("written back %llu pages; read back %zu, %zu mismatched; "
+		       "pool limit hit %llu times\n",
+		       zswap_dbg("written_back_pages") - base_wb, wb_pages, bad, zswap_dbg("pool_limit_hit"));
+	ksft_test_result(wrote_back, "writeback_ran\n");
 	ksft_test_result(bad == 0, "data_intact_after_writeback\n");
 	munmap(mem, wb_pages * psz);
 	print_all_deferred();
 
-	sysfs_write(ZSWAP_PARAM "enabled", "N");
-	sysfs_write(ZSWAP_PARAM "max_pool_percent", "20");
-	err = zram_swap_teardown();
+	err = zswap_on_zram_teardown();
 	ksft_test_result(!err, "teardown\n");
 	ksft_finished();
 }

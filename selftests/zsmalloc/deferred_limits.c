@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * deferred_limits: do frees that are only queued count against zram's
+ * mem_limit and zswap's max_pool_percent?
+ *
+ * Process memory A is paged out, then the limit is set just above what A
+ * needs, so that the same amount again fits only once A's memory has
+ * really been returned.  A is unmapped (its handles go to the deferred
+ * queue) and at once the same amount of new memory B is paged out.  If
+ * A's queued handles still count against the limit, B's zram writes fail
+ * (io_stat failed_writes) or zswap rejects B's stores (pool_limit_hit),
+ * although nothing but the queue holds A's memory.
+ *
+ *	deferred_limits [-z] [-m MiB]
+ *
+ * Default: zram0's mem_limit.  -z: zswap's max_pool_percent, zswap in
+ * front of zram0.  The counts are reported as counters for zsbed's
+ * scenarios (limits.zram.failed_writes, limits.zswap.limit_hits).
+ */
+#include <stdbool.h>
+
+#include "kselftest.h"
+#include "zram_lib.h"
+
+/* zram's io_stat: failed_reads failed_writes ... */
+static unsigned long long zram_failed_writes(void)
+{
+	unsigned long long reads = 0, writes = 0;
+	char buf[256];
+
+	if (!sysfs_read(ZRAM_SYS "/io_stat", buf, sizeof(buf)))
+		sscanf(buf, "%llu %llu", &reads, &writes);
+	return writes;
+}
+
+static unsigned long long mem_total_bytes(void)
+{
+	unsigned long long kib = 0;
+	char line[128];
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "MemTotal: %llu kB", &kib) == 1)
+			break;
+	}
+	fclose(f);
+	return kib << 10;
+}
+
+/*
+ * B's verdict: how many of its @pages pages were stored, how often the
+ * limit (@what) refused it, and whether all of it reads back.  Unmaps B.
+ */
+static void check_b(void *b, size_t pages, size_t psz, const char *dev,
+		    const char *what, unsigned long long refused,
+		    unsigned long long stored, const char *name)
+{
+	size_t bad;
+
+	ksft_print_msg("B: %llu of %zu pages stored in %s; %s %llu\n", stored, pages, dev,
+		       what, refused);
+	ksft_print_msg("counter limits.%s.%s %llu\n", dev, what, refused);
+	ksft_print_msg("counter limits.%s.stored_pages %llu\n", dev, stored);
+	ksft_test_result(refused == 0 && stored >= pages / 10 * 9, "%s\n", name);
+	bad = count_bad_pages(b, pages, psz, 2);
+	ksft_print_msg("B read back: %zu pages mismatched\n", bad);
+	ksft_test_result(bad == 0, "data_intact\n");
+	munmap(b, pages * psz);
+}
+
+static void pool_line(const char *alias, const char *pool)
+{
+	struct zs_deferred d;
+
+	printf("# pool %s %s\n", alias, pool);
+	if (!zs_deferred_read(pool, &d))
+		print_deferred(pool, &d);
+}
+
+static int test_zram(size_t mib, size_t psz)
+{
+	size_t pages = (mib << 20) / psz;
+	unsigned long long failed, limit, stored;
+	struct zram_mm_stat base, st;
+	char val[32];
+	void *a, *b;
+	int err;
+
+	err = zram_swap_setup(4 * (mib << 20));
+	if (!err)
+		err = zram_mm_stat(&base);
+	if (err)
+		ksft_exit_fail_msg("zram swap set-up: %s\n", strerror(-err));
+	a = map_paged_out(pages, psz, 1);
+	if (!a)
+		ksft_exit_fail_perror("mmap/MADV_PAGEOUT");
+	zram_mm_stat(&st);
+	/* B alone fits with a quarter to spare; A's pages and B's do not */
+	limit = st.mem_used_total + (st.mem_used_total - base.mem_used_total) / 4;
+	snprintf(val, sizeof(val), "%llu", limit);
+	err = sysfs_write(ZRAM_SYS "/mem_limit", val);
+	if (err)
+		ksft_exit_fail_msg("mem_limit: %s\n", strerror(-err));
+	ksft_print_msg("A stored %llu pages in %llu bytes; mem_limit %llu\n",
+		       (st.orig_data_size - base.orig_data_size) / psz,
+		       st.mem_used_total - base.mem_used_total, limit);
+	ksft_test_result(st.orig_data_size - base.orig_data_size >= pages / 10 * 9 * psz,
+			 "a_paged_out\n");
+
+	failed = zram_failed_writes();
+	munmap(a, pages * psz);
+	pool_line("zram", "zram0");
+	b = map_paged_out(pages, psz, 2);
+	if (!b)
+		ksft_exit_fail_perror("mmap/MADV_PAGEOUT");
+	zram_mm_stat(&st);
+	failed = zram_failed_writes() - failed;
+	stored = (st.orig_data_size - base.orig_data_size) / psz;
+	check_b(b, pages, psz, "zram", "failed_writes", failed, stored, "limit_writes_succeed");
+	sysfs_write(ZRAM_SYS "/mem_limit", "0");
+	return zram_swap_teardown();
+}
+
+static int test_zswap(size_t mib, size_t psz)
+{
+	unsigned long long base_size, size_a, hits, stored, ram, percent;
+	size_t pages = (mib << 20) / psz;
+	char val[16], pool[NAME_MAX + 1] = "";
+	void *a, *b;
+	int err;
+
+	err = zswap_on_zram_setup(4 * (mib << 20));
+	if (err)
+		ksft_exit_fail_msg("zswap set-up: %s\n", strerror(-err));
+	base_size = zswap_dbg("pool_total_size");
+	a = map_paged_out(pages, psz, 1);
+	if (!a)
+		ksft_exit_fail_perror("mmap/MADV_PAGEOUT");
+	size_a = zswap_dbg("pool_total_size") - base_size;
+	ram = mem_total_bytes();
+	/* the smallest whole percent that holds B with a fifth to spare */
+	percent = ram ? ((base_size + size_a + size_a / 5) * 100 + ram - 1) / ram : 0;
+	ksft_print_msg("A: %llu bytes in zswap; RAM %llu; max_pool_percent %llu "
+		       "(%llu bytes)\n", size_a, ram, percent, ram * percent / 100);
+	ksft_test_result(percent && ram * percent / 100 < base_size + 2 * size_a,
+			 "limit_between_one_and_two\n");
+	snprintf(val, sizeof(val), "%llu", percent);
+	sysfs_write(ZSWAP_PARAM "max_pool_percent", val);
+
+	newest_zswap_pool(pool, sizeof(pool));
+	hits = zswap_dbg("pool_limit_hit");
+	munmap(a, pages * psz);
+	/* zswap drops A's entries at once; only their zsmalloc frees wait */
+	stored = zswap_dbg("stored_pages");
+	if (pool[0])
+		pool_line("zswap", pool);
+	b = map_paged_out(pages, psz, 2);
+	if (!b)
+		ksft_exit_fail_perror("mmap/MADV_PAGEOUT");
+	hits = zswap_dbg("pool_limit_hit") - hits;
+	stored = zswap_dbg("stored_pages") - stored;
+	check_b(b, pages, psz, "zswap", "limit_hits", hits, stored, "limit_stores_accepted");
+	return zswap_on_zram_teardown();
+}
+
+int main(int argc, char **argv)
+{
+	size_t mib = 16, psz = sysconf(_SC_PAGESIZE);
+	bool zswap = false;
+	int opt, err;
+
+	while ((opt = getopt(argc, argv, "zm:")) != -1) {
+		if (opt == 'z')
+			zswap = true;
+		else if (opt == 'm')
+			mib = strtoul(optarg, NULL, 0);
+		else
+			ksft_exit_fail_msg("usage: deferred_limits [-z] [-m MiB]\n");
+	}
+	ksft_print_header();
+	if (access(ZRAM_SYS, F_OK))
+		ksft_exit_skip("no %s (CONFIG_ZRAM off?)\n", ZRAM_SYS);
+	if (zswap && access(ZSWAP_PARAM "enabled", F_OK))
+		ksft_exit_fail_msg("no zswap (CONFIG_ZSWAP off?)\n");
+	ksft_set_plan(4);
+	err = zswap ? test_zswap(mib, psz) : test_zram(mib, psz);
+	ksft_test_result(!err, "teardown\n");
+	ksft_finished();
+}
