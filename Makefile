@@ -10,7 +10,7 @@ ZSBED   := PYTHONPATH=$(CURDIR) PYTHONDONTWRITEBYTECODE=1 $(PY) -m zsbed
 OPTS     = --variant=$(VARIANT) $(if $(KSRC),--ksrc=$(KSRC)) $(if $(SERIES),--series=$(SERIES))
 PYTEST   = $(if $(K),-k "$(K)")
 
-.PHONY: help uml-test check unit checkpatch series-build workflow fault mutants coverage bench build variants pipeline-bench clean distclean
+.PHONY: help uml-test check unit test-data checkpatch series-build workflow fault mutants coverage bench build variants pipeline-bench clean distclean
 
 help:
 	@echo "zsbed: user-mode Linux test bed for the zsmalloc zs_free() series"
@@ -63,7 +63,7 @@ fault:
 	@$(ZSBED) fault $(FOPTS) $(if $(SCENARIO),--scenario=$(SCENARIO)) $(if $(LIST),--list) -- $(PYTEST)
 
 mutants:
-	@$(ZSBED) mutants $(OPTS) $(if $(MUTANT),--mutant=$(MUTANT))
+	@$(ZSBED) mutants $(OPTS) $(if $(MUTANT),--mutant=$(MUTANT)) $(if $(REPEAT),--repeat=$(REPEAT))
 
 coverage:
 	@$(ZSBED) coverage $(if $(KSRC),--ksrc=$(KSRC)) $(if $(SERIES),--series=$(SERIES)) \
@@ -81,6 +81,10 @@ pipeline-bench:
 
 unit:
 	@$(ZSBED) unit
+
+# Refresh tests/data from real runs: make test-data RESULTS="results/a results/b ..."
+test-data:
+	@$(ZSBED) test-data $(RESULTS)
 
 # CI's job: the static checks, both variants, then coverage (fails if a
 # fallback site went unreached).

@@ -126,12 +126,21 @@ def test_forced_site_counts_only_in_its_scenarios(tmp_path: Path, data: Path,
     monkeypatch.setattr(coverage, "gcovr", fake_gcovr)
     trace = data / "gcovr-trace.json"
     out = tmp_path / "out"
-    # hit by the main plan only: the scenario that should force it did not
-    (r,), _ = coverage.report(src, {"fallback": [("main", trace)]}, out)
+    T = coverage.Trace
+    # hit by KUnit and the plan only: the scenario that should force it did not
+    (r,), _ = coverage.report(src, {"fallback": [T("main", "kunit", trace),
+                                                 T("main", "selftests.zsmalloc.x", trace)]}, out)
     assert r.hits == {"fallback": 0} and r.missing() == ["fallback"]
-    (r,), _ = coverage.report(src, {"fallback": [("main", trace),
-                                              ("fault.trylock-zspage-fail", trace)]}, out)
-    assert r.hits == {"fallback": 7} and r.first == {"fallback": "fault.trylock-zspage-fail"}
+    # the scenario's own boot, but not its workload: KUnit-like hits at boot
+    (r,), _ = coverage.report(src, {"fallback": [
+        T("fault.trylock-zspage-fail", "boot", trace),
+        T("fault.trylock-zspage-fail", "fault.trylock-zspage-fail.arm", trace)]}, out)
+    assert r.hits == {"fallback": 0}
+    (r,), _ = coverage.report(src, {"fallback": [
+        T("main", "kunit", trace),
+        T("fault.trylock-zspage-fail", "fault.trylock-zspage-fail.1.swap_release", trace)]}, out)
+    assert r.hits == {"fallback": 7} and r.first == {
+        "fallback": "fault.trylock-zspage-fail: fault.trylock-zspage-fail.1.swap_release"}
     assert json.loads((out / "sites.json").read_text())["sites"][0]["forced_by"] == \
         ["trylock-zspage-fail"]
 

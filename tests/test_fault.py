@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from zsbed import fault
+from zsbed import fault, verdict
 from zsbed.errors import ZsbedError
 
 GOOD = '''purpose = "p"
@@ -40,6 +40,7 @@ def test_load_and_plan(tmp_path: Path) -> None:
     plan = fault.programs(s, progs)
     assert [p.name for p in plan] == ["fault.s.arm", "fault.s.1.swap_release", "fault.s.counters"]
     assert plan[-1].argv[1:] == ("dump", "/sys/kernel/debug/zsmalloc/fault_stats",
+                                 "/sys/kernel/debug/zsmalloc/class_bits",
                                  "/sys/kernel/debug/zsmalloc/fail_deferred_trylock/times")
 
 
@@ -56,6 +57,13 @@ def test_load_and_plan(tmp_path: Path) -> None:
     (lambda t: t.replace('"/sys/kernel/debug/zsmalloc/delay_us"', '"delay_us"'),
      r"settings: 'delay_us' must be an absolute path"),
     (lambda t: t.replace("[[workload]]", "[[workload"), r"s.toml: "),
+    (lambda t: t.replace("times = 10", "times = true"),
+     r"faults.fail_deferred_trylock.times must be an integer"),
+    (lambda t: t.replace("min = 1", "min = true"), r"expect #1.min must be an integer"),
+    (lambda t: t.replace('"stats.fail_deferred_trylock"', '"deferred.fallback_contended"'),
+     r"expect #1 \(deferred.fallback_contended\): a queue counter is per pool"),
+    (lambda t: t.replace("min = 1", 'min = 1\npool = "zram0"'),
+     r"expect #1 \(stats.fail_deferred_trylock\): 'pool' is only for deferred"),
 ])
 def test_malformed_scenario_is_one_line_naming_file_key_reason(
         tmp_path: Path, edit, message: str) -> None:  # type: ignore[no-untyped-def]
@@ -69,24 +77,43 @@ def test_counters_and_expectations(tmp_path: Path) -> None:
             "# counter /sys/kernel/debug/zsmalloc/fault_stats:fail_deferred_trylock 120\n"
             "# counter /sys/kernel/debug/zsmalloc/fault_stats:async_free_zspage 0\n"
             "# counter /sys/kernel/debug/zsmalloc/fail_deferred_trylock/times 0\n")
-    work = ("# deferred zram0 pending 0 capacity 32768 queued 900 drained 900 "
-            "fallback_contended 100 fallback_full 0 drain_runs 3\n"
+    work = ("# pool zswap-old zswap1\n"
+            "# deferred zram0 pending 0 capacity 32768 queued 900 drained 900 "
+            "fallback_contended 100 fallback_full 0 drain_runs 3 max_delay_ms 20 "
+            "pending_max 700 wait_max_ms 30\n"
+            "# deferred zswap1 pending 7 capacity 32768 queued 10 drained 3 "
+            "fallback_contended 20 fallback_full 0 drain_runs 1\n"
             "# deferred zswap1 pending 0 capacity 32768 queued 10 drained 10 "
-            "fallback_contended 20 fallback_full 0 drain_runs 1\n")
-    kunit = "    # zs_test_obj_encoding: ZS_OBJ_CLASS_BITS=9: lockless class lookup\n"
-    values = fault.counters([dump, work, kunit])
+            "fallback_contended 20 fallback_full 0 drain_runs 2\n")
+    dump += "# counter /sys/kernel/debug/zsmalloc/class_bits 9\n"
+    values = fault.counters([dump, work])
     assert values["zsmalloc.class_bits"] == 9
     assert values["stats.fail_deferred_trylock"] == 120
     assert values["fail_deferred_trylock.times"] == 0
-    assert values["deferred.fallback_contended"] == 120
+    # per pool, never summed over pools; the most any line showed
+    assert values["deferred.zram0.fallback_contended"] == 100
+    assert values["deferred.zswap1.fallback_contended"] == 20
+    assert values["deferred.zswap1.pending"] == 7
+    assert values["deferred.zswap-old.drain_runs"] == 2
+    assert values["deferred.zram0.wait_max_ms"] == 30
+    assert "deferred.fallback_contended" not in values
     s = _load(tmp_path, GOOD.replace("min = 1", "min = 1\n[[expect]]\ncounter = "
                                      '"stats.async_free_zspage"\nmin = 1\n[[expect]]\n'
-                                     'counter = "stats.nope"\neq = 0'))
-    out = {c.name: (c.outcome, c.message) for c in fault.expectation_cases(s, values)}
+                                     'counter = "stats.nope"\neq = 0\n[[expect]]\n'
+                                     'counter = "deferred.pending"\npool = "zswap-old"\n'
+                                     'min = 1\n[[expect]]\ncounter = "deferred.pending"\n'
+                                     'pool = "zswap"\nmin = 1\n'))
+    out = {c.name: (c.outcome, c.message)
+           for c in verdict.expectation_cases(s.name, s.expects, values)}
     assert out["fault.s.expect.stats.fail_deferred_trylock.min"][0] == "passed"
     assert out["fault.s.expect.stats.async_free_zspage.min"] == (
         "failed", "stats.async_free_zspage = 0, want min 1")
     assert "never reported" in out["fault.s.expect.stats.nope.eq"][1]
+    assert out["fault.s.expect.deferred.zswap-old.pending.min"][0] == "passed"
+    # a pool nobody named: the counter of another pool does not stand in for it
+    assert out["fault.s.expect.deferred.zswap.pending.min"] == (
+        "failed", "counter deferred.zswap.pending: no counters for pool 'zswap' "
+                  "(pools seen: zram0, zswap-old, zswap1)")
 
 
 def test_real_scenarios_load() -> None:

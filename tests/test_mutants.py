@@ -5,7 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from zsbed import mutants
+import json
+
+from zsbed import fault, mutants, verdict
 from zsbed.errors import ZsbedError
 from zsbed.parse import Case
 
@@ -42,12 +44,39 @@ def test_real_mutant_file_loads() -> None:
 
 
 def test_verdict_needs_an_expected_case_to_fail(tmp_path: Path) -> None:
-    (m,) = mutants.load(_write(tmp_path, GOOD))
+    (m,) = mutants.load(_write(tmp_path, GOOD.replace('["dmesg."]', '["dmesg.main"]')))
     other_failure = [Case("selftests.x.memory_returned", "failed", None, "leak")]
-    assert mutants.verdict(m, other_failure)[0] is False
+    run = verdict.mutant_run(m.caught_by, other_failure)
+    assert not run.killed and run.other == ["selftests.x.memory_returned"]
     caught = [Case("dmesg.main", "failed", None, "1 kernel report(s), first: [SLUB] BUG zs_handle")]
-    killed, names, how = mutants.verdict(m, caught)
-    assert killed and names == ["dmesg.main"] and "SLUB" in how
+    run = verdict.mutant_run(m.caught_by, caught)
+    assert run.killed and run.by == ["dmesg.main"] and "SLUB" in run.how
+    # an id is exact: a case whose name merely contains it does not count
+    assert not verdict.mutant_run(["dmesg.main"], [Case("dmesg.main2", "failed", None)]).killed
+
+
+def _ids(data: Path) -> dict[str, dict[str, list[str]]]:
+    return json.loads((data / "case-ids.json").read_text())
+
+
+def test_every_caught_by_names_real_cases(data: Path) -> None:
+    """Each caught_by entry matches a case the mutant's own boot really has."""
+    ids = _ids(data)
+    for m in mutants.load():
+        for variant in m.variants:
+            if m.scenario:
+                real = ids["scenarios"][m.scenario]
+            else:
+                real = ids["plan"][variant]
+            for pattern in m.caught_by:
+                assert any(verdict.matches(pattern, n) for n in real), (
+                    f"{m.name} ({variant}): caught_by '{pattern}' names no case of "
+                    f"{m.scenario or 'the plan'}")
+
+
+def test_mutant_scenarios_exist() -> None:
+    names = {s.name for s in fault.scenarios()}
+    assert {m.scenario for m in mutants.load() if m.scenario} <= names
 
 
 def test_every_mutant_applies_exactly_on_the_series(ktree: Path, tmp_path: Path) -> None:

@@ -8,6 +8,9 @@ import pytest
 from zsbed import configure, plan
 from zsbed.errors import ZsbedError
 
+REPO = Path(__file__).resolve().parent.parent
+PROGRAMS = ("zram_swap", "swap_release", "zram_reset_pending", "zswap_invalidate", "leak_scan",
+            "migrate_coherence")
 PROGS = {"swap_release": Path("/b/swap_release"), "leak_scan": Path("/b/leak_scan")}
 
 
@@ -68,3 +71,17 @@ def test_variant_directives(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
     (tmp_path / "typo.config").write_text("CONFIG_X=y\n# zsbed-bot: x\n")
     with pytest.raises(ZsbedError, match=r"typo.config:2: unknown directive 'zsbed-bot'"):
         configure.variant_meta("typo")
+
+
+def test_saved_cases_match_the_plan(data: Path) -> None:
+    """The saved real runs ran exactly the plan's programs: refresh them
+    (make test-data) when the plan changes."""
+    import json
+
+    ids = json.loads((data / "case-ids.json").read_text())
+    real = plan.load(REPO / "selftests" / "zsmalloc" / "plan.toml", "fast",
+                     {n: Path(f"/b/{n}") for n in PROGRAMS})
+    want = {p.name for p in real}
+    for variant in ("fast", "deep"):
+        saved = {n.rsplit(".", 1)[0] for n in ids["plan"][variant] if n.endswith(".exit")}
+        assert saved == want, variant

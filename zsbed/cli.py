@@ -10,9 +10,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import IO
+from typing import IO, Callable
 
-from zsbed import configure, deps, fault, paths, plan
+from zsbed import configure, deps, fault, paths, plan, verdict
 from zsbed.build import Kernel, build_guest, build_kernel, build_selftests
 from zsbed.errors import ZsbedError
 from zsbed.fetch import Tree, fetch
@@ -22,6 +22,9 @@ from zsbed.progress import say
 from zsbed.run import Program, run_boot
 
 BOOT_SLACK = 30          # seconds a boot may take beyond its programs' timeouts
+# Rewrites a boot's plan (programs, name of what ran before the first);
+# coverage uses it to collect the counters of each phase.
+Wrap = Callable[[list[Program], str], list[Program]]
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ def build_dir(tree: Tree, variant: str) -> Path:
 def prepare(args: argparse.Namespace, extra: tuple[Patch, ...] = ()) -> Prepared:
     """Fetch, patch, configure and build: everything up to the boot."""
     configure.fragments(args.variant)     # a bad VARIANT= fails before any work
+    verdict.SkipList.load(variants=configure.variants())   # and a bad skip list
     deps.ensure()
     tree = fetch(args.ksrc)
     src, source_digest = patch(tree, args.series, extra)
@@ -59,12 +63,13 @@ def prepare(args: argparse.Namespace, extra: tuple[Patch, ...] = ()) -> Prepared
 
 
 def selftest_cases(prep: Prepared, variant: str, results: Path,
-                   timeout: float | None, tail: tuple[Program, ...] = ()) -> list[Case]:
-    """One boot running KUnit and the selftest plan (then ``tail``); its cases."""
+                   timeout: float | None, wrap: Wrap | None = None) -> list[Case]:
+    """One boot running KUnit and the selftest plan (through ``wrap``); its cases."""
     meta = configure.variant_meta(variant)
     programs = plan.load(paths.SELFTESTS / "zsmalloc" / "plan.toml", variant,
                          {p.name: p for p in prep.selftests},
-                         float(meta.get("timeout-scale", 1))) + list(tail)
+                         float(meta.get("timeout-scale", 1)))
+    programs = wrap(programs, "kunit") if wrap else programs
     timeout = timeout or sum(p.timeout for p in programs) + BOOT_SLACK
     return run_boot(prep.src, prep.kernel, prep.init, programs, results, "main", timeout,
                     meta.get("boot", "").split())
@@ -87,22 +92,25 @@ def cmd_uml_test(args: argparse.Namespace) -> int:
 
 def scenario_cases(args: argparse.Namespace, scenario: fault.Scenario,
                    results: Path, extra: tuple[Patch, ...] = (),
-                   tail: tuple[Program, ...] = ()) -> list[Case]:
-    """Build the scenario's variant and boot it once (``tail`` runs last); its cases."""
+                   wrap: Wrap | None = None) -> list[Case]:
+    """Build the scenario's variant and boot it once (its plan through ``wrap``); its cases."""
     import copy
 
     sargs = copy.copy(args)
     sargs.variant = args.variant or scenario.variant
     prep = prepare(sargs, extra)
-    programs = fault.programs(scenario, {p.name: p for p in prep.selftests}) + list(tail)
+    programs = fault.programs(scenario, {p.name: p for p in prep.selftests})
+    programs = wrap(programs, "boot") if wrap else programs
     meta = configure.variant_meta(sargs.variant)
     timeout = sum(p.timeout for p in programs) + BOOT_SLACK
     cases = run_boot(prep.src, prep.kernel, prep.init, programs, results,
                      f"fault.{scenario.name}", timeout,
-                     meta.get("boot", "").split() + scenario.boot)
+                     meta.get("boot", "").split() + fault.SCENARIO_BOOT + scenario.boot,
+                     kunit=False)
     texts = [f.read_text(errors="replace")
              for f in sorted((results / "ktap" / f"fault.{scenario.name}").glob("*.ktap"))]
-    return cases + fault.expectation_cases(scenario, fault.counters(texts))
+    return cases + verdict.expectation_cases(scenario.name, scenario.expects,
+                                             fault.counters(texts))
 
 
 def cmd_fault(args: argparse.Namespace) -> int:
@@ -146,7 +154,7 @@ def cmd_mutants(args: argparse.Namespace) -> int:
 
     run = report.new_run("mutants")
     try:
-        return mutants.run_all(args, run_cases, args.mutant, run)
+        return mutants.run_all(args, run_cases, args.mutant, run, args.repeat)
     finally:
         say("[mutants] restoring the tree without mutants")
         prepare(args)
@@ -167,7 +175,7 @@ def cmd_coverage(args: argparse.Namespace) -> int:
         raise ZsbedError(f"WITHOUT={','.join(sorted(unknown))}: no such scenario in fault/")
     run = report.new_run("coverage")
     cases: list[Case] = []
-    traces: dict[str, list[tuple[str, Path]]] = {}
+    traces: dict[str, list[coverage.Trace]] = {}
     src = None
     for mode, variant in coverage.MODES.items():
         margs = copy.copy(args)
@@ -176,25 +184,18 @@ def cmd_coverage(args: argparse.Namespace) -> int:
         src = prep.src
         collect = {p.name: p for p in prep.selftests}["gcov_collect"]
         results = run / mode
-        boots: list[tuple[str, Path]] = []
+        wrap = coverage.phases(collect)
+        boots: list[str] = []
         say(f"[coverage] {mode}: KUnit and the selftest plan ({variant})")
-        tail = (Program("coverage.gcov_collect", (str(collect), coverage.GCOV_OUT), 60),)
-        cases += selftest_cases(prep, variant, results, None, tail)
-        boots.append(("main", results / "ktap" / "main"))
+        cases += selftest_cases(prep, variant, results, None, wrap)
+        boots.append("main")
         for scenario in scenarios:
             if scenario.name in without or fault.lookup_mode(scenario) not in (None, mode):
                 continue
             say(f"[coverage] {mode}: fault scenario {scenario.name}")
-            cases += scenario_cases(margs, scenario, results, tail=tail)
-            boots.append((f"fault.{scenario.name}", results / "ktap" / f"fault.{scenario.name}"))
-        traces[mode] = []
-        for name, ktap in boots:
-            trace = results / "gcov" / f"{name}.json"
-            trace.parent.mkdir(parents=True, exist_ok=True)
-            if coverage.tracefile(prep.src, prep.kernel.bdir, ktap / "gcov", trace):
-                traces[mode].append((name, trace))
-            else:
-                say(f"[coverage] {mode}: {name}: no gcov counters (boot crashed?)")
+            cases += scenario_cases(margs, scenario, results, wrap=wrap)
+            boots.append(f"fault.{scenario.name}")
+        traces[mode] = coverage.tracefiles(prep.src, prep.kernel.bdir, results, boots)
     assert src is not None
     info = report.RunInfo(variant="coverage", kernel=fetch(args.ksrc).kernel)
     report.write_cases(run, info, cases)
@@ -276,6 +277,15 @@ def cmd_workflow(args: argparse.Namespace) -> int:
     return workflow.check()
 
 
+def cmd_test_data(args: argparse.Namespace) -> int:
+    """Refresh tests/data from real result directories."""
+    from zsbed import report
+
+    written = report.save_test_data([Path(r) for r in args.results], paths.REPO / "tests" / "data")
+    say(f"tests/data: {', '.join(written)} from {len(args.results)} runs")
+    return 0
+
+
 def cmd_variants(args: argparse.Namespace) -> int:
     for name in configure.variants():
         first = (paths.UML_CONFIG / f"{name}.config").read_text().splitlines()[:1]
@@ -308,6 +318,8 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("mutants", help="build and boot every mutant; each must be caught")
     common(p)
     p.add_argument("--mutant", default=None, help="only this one")
+    p.add_argument("--repeat", type=int, default=1,
+                   help="boot each mutant this many times; killed only if every run kills it")
     p.set_defaults(func=cmd_mutants)
     p = sub.add_parser("coverage", help="gcov of the series' files; every fallback site hit")
     common(p)
@@ -340,6 +352,10 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_series_build)
     p = sub.add_parser("workflow", help="check the GitHub Actions workflow (action-validator)")
     p.set_defaults(func=cmd_workflow)
+    p = sub.add_parser("test-data", help="refresh tests/data from real results directories")
+    p.add_argument("results", nargs="+", help="results/<run-id> of make uml-test (fast, deep) "
+                   "and make fault")
+    p.set_defaults(func=cmd_test_data)
     p = sub.add_parser("variants", help="list build variants")
     p.set_defaults(func=cmd_variants)
     return top

@@ -2,11 +2,15 @@
 
 The ``coverage`` variants build mm/zsmalloc.c, zram_drv.c and zswap.c with
 gcov (CONFIG_GCOV_KERNEL and per-object GCOV_PROFILE). Every boot of the
-run (the KUnit + selftest plan, then each fault scenario) ends with
-``gcov_collect``, which copies the boot's .gcda files to its results. Each
-boot becomes a gcovr tracefile; the tracefiles are merged into one HTML
-report, and the sites of ``fault/coverage/sites.toml`` are looked up in
-them: hits per lookup mode and the first boot that hit each site.
+run (the KUnit + selftest plan, then each fault scenario) runs
+``gcov_collect -r`` first and after every program, which copies the
+counters of that phase to its results and resets them: a phase is what
+ran at boot (KUnit, in the plan boot) or one program. Each phase becomes a
+gcovr tracefile; the tracefiles of a mode are merged into one HTML report,
+and the sites of ``fault/coverage/sites.toml`` are looked up in them: hits
+per lookup mode, counted in the phases ``verdict.phase_counts`` allows
+(a forced site only in its scenarios' workloads), and the first phase that
+hit each site.
 """
 from __future__ import annotations
 
@@ -17,11 +21,12 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-from zsbed import paths, tomlfile
+from zsbed import paths, tomlfile, verdict
 from zsbed.errors import ZsbedError
 from zsbed.progress import say
+from zsbed.run import Program
 
 FAULT_DIR = paths.REPO / "fault"
 SITES = FAULT_DIR / "coverage" / "sites.toml"
@@ -29,6 +34,41 @@ FILES = ("mm/zsmalloc.c", "drivers/block/zram/zram_drv.c", "mm/zswap.c")
 MODES = {"fallback": "coverage", "classbits": "coverage-classbits"}
 GCOV_OUT = "/dev/zsbed-out/gcov"      # where gcov_collect writes, inside the guest
 SITE_KEYS = {"name", "what", "file", "function", "marker", "modes", "forced_by"}
+
+
+@dataclass(frozen=True)
+class Trace:
+    """The gcovr tracefile of one phase of one boot."""
+
+    boot: str            # main, fault.<scenario>
+    phase: str           # kunit / boot, or the program that ran
+    path: Path
+
+
+def phases(collect: Path) -> Callable[[list[Program], str], list[Program]]:
+    """A plan rewriter: collect (and reset) the counters first and after each program."""
+    def wrap(programs: list[Program], first: str) -> list[Program]:
+        out = [Program("coverage.gcov.0", (str(collect), f"{GCOV_OUT}/{first}", "-r"), 60)]
+        for n, prog in enumerate(programs, 1):
+            out += [prog, Program(f"coverage.gcov.{n}",
+                                  (str(collect), f"{GCOV_OUT}/{prog.name}", "-r"), 60)]
+        return out
+    return wrap
+
+
+def tracefiles(src: Path, bdir: Path, results: Path, boots: list[str]) -> list[Trace]:
+    """One tracefile per phase of each boot that left counters."""
+    out = []
+    for boot in boots:
+        gcov = results / "ktap" / boot / "gcov"
+        for phase_dir in sorted(p for p in gcov.glob("*") if p.is_dir()):
+            trace = results / "gcov" / boot / f"{phase_dir.name}.json"
+            trace.parent.mkdir(parents=True, exist_ok=True)
+            if tracefile(src, bdir, phase_dir, trace):
+                out.append(Trace(boot, phase_dir.name, trace))
+        if not any(t.boot == boot for t in out):
+            say(f"[coverage] {boot}: no gcov counters (boot crashed?)")
+    return out
 
 
 @dataclass(frozen=True)
@@ -201,7 +241,8 @@ def site_table(results: list[SiteResult]) -> str:
             else:
                 cells.append(str(r.hits.get(mode, 0)) if r.hits.get(mode) else "**0**")
         first = "; ".join(f"{m}: {b}" for m, b in r.first.items())
-        counted = ", ".join(r.site.forced_by) or "every boot"
+        counted = (", ".join(f"{f} (its workloads)" for f in r.site.forced_by)
+                   or "every phase")
         rows.append(f"| {r.site.name} | {r.site.function}() | {r.site.file}:{r.line} | "
                     f"{cells[0]} | {cells[1]} | {first or '-'} | {counted} |")
     return "\n".join(rows) + "\n"
@@ -219,9 +260,9 @@ def summarize(summary: dict[str, Any]) -> dict[str, dict[str, float]]:
 Files = dict[str, dict[str, dict[str, float]]]    # mode -> file -> line/branch percent
 
 
-def report(src: Path, boots: dict[str, list[tuple[str, Path]]],
+def report(src: Path, boots: dict[str, list[Trace]],
            out: Path) -> tuple[list[SiteResult], Files]:
-    """Build the HTML report and sites.json from per-mode (boot, tracefile) lists.
+    """Build the HTML report and sites.json from per-mode phase tracefiles.
 
     Returns the sites with their hits, and the line/branch figures per mode.
     """
@@ -231,25 +272,25 @@ def report(src: Path, boots: dict[str, list[tuple[str, Path]]],
     out.mkdir(parents=True, exist_ok=True)
     code: set[str] = set()                # sites whose line has code in some trace
     for mode, traces in boots.items():
-        for boot, trace in traces:
-            counts = line_counts(json.loads(trace.read_text()))
+        for t in traces:
+            counts = line_counts(json.loads(t.path.read_text()))
             for r in results:
                 if r.line in counts.get(r.site.file, {}):
                     code.add(r.site.name)
                 r.hits.setdefault(mode, 0)
-                # a forced site counts only in the boots of the scenarios forcing it
-                if r.site.forced_by and boot not in {f"fault.{f}" for f in r.site.forced_by}:
+                # a forced site counts only in its own scenarios' workloads
+                if not verdict.phase_counts(r.site.forced_by, t.boot, t.phase):
                     continue
                 hits = counts.get(r.site.file, {}).get(r.line, 0)
                 r.hits[mode] = r.hits.get(mode, 0) + hits
                 if hits and mode not in r.first:
-                    r.first[mode] = boot
+                    r.first[mode] = f"{t.boot}: {t.phase}"
         if traces:
             # one report per mode: the two builds differ (#if ZS_OBJ_CLASS_BITS),
             # so their functions sit on different lines and cannot be merged
             (out / mode).mkdir(exist_ok=True)
             summary = out / mode / "summary.json"
-            gcovr(["--root", str(src), *sum((["--add-tracefile", str(t)] for _, t in traces), []),
+            gcovr(["--root", str(src), *sum((["--add-tracefile", str(t.path)] for t in traces), []),
                    "--json-summary", str(summary), "--html-details", str(out / mode / "index.html"),
                    "--html-title", f"zsbed coverage, {mode} lookup ({MODES[mode]})"],
                   f"{mode} report")

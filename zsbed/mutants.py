@@ -2,10 +2,14 @@
 
 ``fault/mutants/mutants.toml`` lists each mutant: its patch (applied on top
 of the series and zsbed's instrumentation), the safety net it removes, the
-variants to try it in, and which test cases are expected to catch it. A
-mutant is killed when, in every listed variant, at least one of those
-cases fails. A mutant that survives is a bug in zsbed: ``make mutants``
-then fails.
+variants to try it in, and the exact test cases (``boot.<boot>``,
+``<program>.<case>``; ``*`` stands for one whole dotted part) that are
+expected to catch it. ``verdict`` decides: a run kills the mutant only
+when one of those cases fails; a failure of any other case is reported
+as such and does not count. With ``REPEAT=N`` every variant is booted N
+times and the mutant counts as killed only if all N runs killed it
+(``race = true`` marks the mutants whose bug is a race). A mutant that
+is not killed every time is a bug in zsbed: ``make mutants`` then fails.
 
 The mutant is applied to the same patched tree and build directory as a
 normal run, so a mutant costs the rebuild of the files it touches (and the
@@ -19,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from zsbed import paths, tomlfile
+from zsbed import paths, tomlfile, verdict
 from zsbed.errors import ZsbedError
 from zsbed.parse import Case
 from zsbed.patch import Patch
@@ -27,7 +31,7 @@ from zsbed.progress import say
 
 MUTANTS = paths.REPO / "fault" / "mutants" / "mutants.toml"
 KEYS = {"name", "patch", "guards", "variants", "caught_by"}
-OPTIONAL = {"scenario"}     # run this fault scenario instead of the selftest plan
+OPTIONAL = {"scenario", "race"}   # a fault scenario instead of the plan; a race bug
 
 
 @dataclass(frozen=True)
@@ -38,8 +42,9 @@ class Mutant:
     patch: Patch
     guards: str                  # the safety net the patch removes
     variants: tuple[str, ...]
-    caught_by: tuple[str, ...]   # case-name substrings expected to fail
+    caught_by: tuple[str, ...]   # exact case ids ('*': one dotted part) expected to fail
     scenario: str | None = None
+    race: bool = False
 
 
 def load(path: Path = MUTANTS) -> list[Mutant]:
@@ -62,6 +67,8 @@ def load(path: Path = MUTANTS) -> list[Mutant]:
             value = entry[key]
             if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
                 raise ZsbedError(f"{label} ({entry['name']}): '{key}' must be a non-empty list of strings")
+        if not isinstance(entry.get("race", False), bool):
+            raise ZsbedError(f"{label} ({entry['name']}): 'race' must be true or false")
         patch_file = path.parent / str(entry["patch"])
         try:
             text = patch_file.read_text()
@@ -71,22 +78,16 @@ def load(path: Path = MUTANTS) -> list[Mutant]:
                               patch=Patch(name=paths.show(patch_file), text=text),
                               variants=tuple(entry["variants"]),
                               caught_by=tuple(entry["caught_by"]),
-                              scenario=entry.get("scenario")))
+                              scenario=entry.get("scenario"),
+                              race=bool(entry.get("race", False))))
     return mutants
-
-
-def verdict(mutant: Mutant, cases: list[Case]) -> tuple[bool, list[str], str]:
-    """(killed, the expected cases that failed, how) for one run of a mutant."""
-    failed = [c for c in cases if c.outcome in ("failed", "error")]
-    catching = [c for c in failed if any(key in c.name for key in mutant.caught_by)]
-    how = "; ".join(f"{c.name}: {c.message}"[:160] for c in catching[:3])
-    return bool(catching), [c.name for c in catching], how
 
 
 def run_all(args: argparse.Namespace,
             run_cases: Callable[[argparse.Namespace, Mutant, str, Path], list[Case]],
-            only: str | None, results: Path) -> int:
-    """Run every mutant (or ``only``); print the table; 1 if any survived."""
+            only: str | None, results: Path, repeat: int = 1) -> int:
+    """Run every mutant (or ``only``) ``repeat`` times per variant; print the
+    table; 1 unless every run killed every mutant."""
     mutants = load()
     if only:
         mutants = [m for m in mutants if m.name == only]
@@ -95,22 +96,45 @@ def run_all(args: argparse.Namespace,
     rows: list[dict[str, Any]] = []
     for mutant in mutants:
         for variant in mutant.variants:
-            say(f"[mutants] {mutant.name} ({variant}): removes {mutant.guards}")
-            cases = run_cases(args, mutant, variant, results / f"{mutant.name}-{variant}")
-            killed, names, how = verdict(mutant, cases)
+            runs: list[verdict.MutantRun] = []
+            for n in range(1, repeat + 1):
+                say(f"[mutants] {mutant.name} ({variant}){f', run {n} of {repeat}' if repeat > 1 else ''}: "
+                    f"removes {mutant.guards}")
+                out = results / f"{mutant.name}-{variant}" / (f"run{n}" if repeat > 1 else "")
+                runs.append(verdict.mutant_run(mutant.caught_by,
+                                               run_cases(args, mutant, variant, out)))
             rows.append({"mutant": mutant.name, "variant": variant, "guards": mutant.guards,
-                         "killed": killed, "caught_by": names, "how": how})
+                         "race": mutant.race, "verdict": verdict.repeated(runs),
+                         "kills": sum(r.killed for r in runs), "runs": len(runs),
+                         "caught_by": sorted({n for r in runs for n in r.by}),
+                         "other": sorted({n for r in runs for n in r.other}),
+                         "how": next((r.how for r in runs if r.killed), runs[-1].how),
+                         "each": [r.to_json() for r in runs]})
     (results / "mutants.json").write_text(json.dumps(rows, indent=1) + "\n")
-    lines = ["| mutant | variant | removes | verdict | caught by | how |",
-             "|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r['mutant']} | {r['variant']} | {r['guards']} | "
-                     f"{'killed' if r['killed'] else 'SURVIVED'} | "
-                     f"{', '.join(r['caught_by'][:3])} | {r['how']} |")
-    table = "\n".join(lines)
+    table = markdown(rows)
     (results / "mutants.md").write_text(table + "\n")
     print(table)
-    survivors = [r for r in rows if not r["killed"]]
-    say(f"[mutants] {len(rows) - len(survivors)} of {len(rows)} killed; "
-        f"table: {paths.show(results / 'mutants.md')}")
-    return 1 if survivors else 0
+    bad = [r for r in rows if r["verdict"] != "killed"]
+    say(f"[mutants] {len(rows) - len(bad)} of {len(rows)} killed in every run "
+        f"({repeat} run{'s' if repeat > 1 else ''} each); table: "
+        f"{paths.show(results / 'mutants.md')}")
+    for r in bad:
+        say(f"[mutants] {r['mutant']} ({r['variant']}): {r['verdict']}, killed in "
+            f"{r['kills']} of {r['runs']} runs"
+            + (f"; other cases failed: {', '.join(r['other'][:3])}" if r["other"] else ""))
+    return 1 if bad else 0
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    """The mutants table: verdict, kills of runs, the cases that caught it."""
+    lines = ["| mutant | variant | race | removes | verdict | kills | caught by | how |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        verdict_word = {"killed": "killed", "flaky": "FLAKY KILL",
+                        "survived": "SURVIVED"}[r["verdict"]]
+        caught = ", ".join(r["caught_by"][:3]) or (
+            f"(only other cases: {', '.join(r['other'][:2])})" if r["other"] else "-")
+        lines.append(f"| {r['mutant']} | {r['variant']} | {'yes' if r['race'] else ''} | "
+                     f"{r['guards']} | {verdict_word} | {r['kills']}/{r['runs']} | {caught} | "
+                     f"{r['how'].replace('|', '/')} |")
+    return "\n".join(lines)

@@ -82,3 +82,40 @@ def pytest_args(run: Path, extra: list[str]) -> list[str]:
     return [str(run / CASES), "-p", "zsbed.pytest_plugin", "--rootdir", str(paths.REPO),
             "-o", "junit_family=xunit2", "-o", "junit_suite_name=zsbed",
             f"--junitxml={run / 'junit.xml'}", "-p", "no:cacheprovider", "-q", "-rfE", *extra]
+
+
+def save_test_data(runs: list[Path], out_dir: Path) -> list[str]:
+    """Refresh the unit tests' saved data from real runs (``make test-data``).
+
+    ``case-ids.json``: the case ids of each plan run (by variant) and of each
+    fault scenario, so that the unit tests can hold mutants, skip lists and
+    the plan to the cases that really exist. ``boot-default.log``: the
+    console of the ``fast`` plan boot, with this checkout's path replaced.
+    Returns what was written.
+    """
+    from zsbed.errors import ZsbedError
+
+    plan: dict[str, list[str]] = {}
+    scenarios: dict[str, list[str]] = {}
+    console: Path | None = None
+    for run in runs:
+        if not (run / CASES).is_file():
+            raise ZsbedError(f"{paths.show(run)}: no {CASES} (not a results directory)")
+        info, cases = load_cases(run / CASES)
+        names = sorted(c.name for c in cases)
+        if any(n.startswith("selftests.") for n in names):
+            plan[info.variant] = names
+            if info.variant == "fast":
+                console = run / "dmesg" / "main.log"
+        for n in names:
+            boot = n.removeprefix("boot.").removeprefix("dmesg.")
+            if boot.startswith("fault."):
+                scenarios.setdefault(boot.split(".")[1], []).append(n)
+    data = {"plan": plan, "scenarios": {k: sorted(v) for k, v in sorted(scenarios.items())}}
+    (out_dir / "case-ids.json").write_text(json.dumps(data, indent=1) + "\n")
+    written = ["case-ids.json"]
+    if console and console.is_file():
+        text = console.read_text(errors="replace").replace(str(paths.REPO), "<repo>")
+        (out_dir / "boot-default.log").write_text(text)
+        written.append("boot-default.log")
+    return written

@@ -15,7 +15,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from zsbed import dmesg
+from zsbed import configure, dmesg, verdict
 from zsbed.boot import STALL_GRACE, Boot, boot
 from zsbed.build import Kernel
 from zsbed.parse import Case, has_ktap, parse_ktap
@@ -134,8 +134,13 @@ def decode_panic(tree: Path, kernel: Kernel, console: Path, out: Path) -> None:
 
 
 def run_boot(tree: Path, kernel: Kernel, init: Path, programs: list[Program], results: Path,
-             name: str, timeout: float, extra: list[str] | None = None) -> list[Case]:
-    """Boot once with ``programs`` as the plan; return every case it yields."""
+             name: str, timeout: float, extra: list[str] | None = None,
+             kunit: bool = True) -> list[Case]:
+    """Boot once with ``programs`` as the plan; return every case it yields.
+
+    ``kunit``: whether the KUnit suites run at this boot (scenario boots
+    turn them off). Skips are checked against the variant's expected skips.
+    """
     outdir = results / "ktap" / name
     dmesg_dir = results / "dmesg"
     dmesg_dir.mkdir(parents=True, exist_ok=True)
@@ -148,8 +153,11 @@ def run_boot(tree: Path, kernel: Kernel, init: Path, programs: list[Program], re
     text = log.read_text(errors="replace")
     findings = dmesg.check(text)
     cases = [boot_case(b, findings), dmesg_case(b, findings)]
-    cases += kunit_cases(tree, kernel, text, outdir / "kunit.ktap")
+    if kunit:
+        cases += kunit_cases(tree, kernel, text, outdir / "kunit.ktap")
     cases += program_cases(tree, b, programs)
+    cases = verdict.apply_skips(cases, kernel.variant,
+                                verdict.SkipList.load(variants=configure.variants()))
     if any(f.kind in ("Oops", "BUG", "KASAN") and not f.benign for f in findings):
         decode_panic(tree, kernel, log, dmesg_dir / f"{name}.decoded.log")
     bad = sum(c.outcome in ("failed", "error") for c in cases)

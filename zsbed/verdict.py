@@ -1,0 +1,222 @@
+"""Pass or fail: the one module that decides.
+
+The kernel and the selftests say what they saw; whatever zsbed concludes
+beyond that is decided here, and nowhere else:
+
+- a fault scenario's expectations on its counters (``expectation_cases``);
+- which skips are expected, per variant, and what an unexpected skip or an
+  expected skip that ran becomes (``SkipList``, ``apply_skips``);
+- whether one run of a mutant killed it, and by which case
+  (``mutant_run``), and whether repeated runs killed it every time
+  (``repeated``);
+- which coverage phases count for a site (``phase_counts``);
+- how often each case failed over repeated runs of an unmutated kernel
+  (``flaky_rows``).
+"""
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from zsbed import paths, tomlfile
+from zsbed.errors import ZsbedError
+from zsbed.parse import Case
+
+OPS: dict[str, Callable[[int, int], bool]] = {
+    "min": lambda v, x: v >= x, "max": lambda v, x: v <= x, "eq": lambda v, x: v == x}
+FAILED = ("failed", "error")
+
+
+# -- fault scenario expectations ---------------------------------------------
+
+@dataclass(frozen=True)
+class Expect:
+    """One expectation of a scenario: ``counter`` (of ``pool``) ``op`` ``value``."""
+
+    counter: str
+    op: str              # min | max | eq
+    value: int
+    pool: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The counter's name in the values: deferred.<key> is per pool."""
+        if self.pool:
+            return f"deferred.{self.pool}.{self.counter.removeprefix('deferred.')}"
+        return self.counter
+
+
+def expectation_cases(scenario: str, expects: Iterable[Expect],
+                      values: dict[str, int]) -> list[Case]:
+    """One case per expectation: did the forced path run (as much as required)?"""
+    cases = []
+    for e in expects:
+        name = f"fault.{scenario}.expect.{e.key}.{e.op}"
+        if e.key not in values:
+            pools = sorted({k.split(".")[1] for k in values if k.startswith("deferred.")})
+            why = (f"no counters for pool '{e.pool}' (pools seen: {', '.join(pools) or 'none'})"
+                   if e.pool else "never reported (fault point missing?)")
+            cases.append(Case(name, "failed", None, f"counter {e.key}: {why}"))
+            continue
+        got = values[e.key]
+        ok = OPS[e.op](got, e.value)
+        cases.append(Case(name, "passed" if ok else "failed", None,
+                          f"{e.key} = {got}, want {e.op} {e.value}"))
+    return cases
+
+
+# -- expected skips ----------------------------------------------------------
+
+SKIPS = paths.SELFTESTS / "zsmalloc" / "skips.toml"
+
+
+@dataclass(frozen=True)
+class Skip:
+    case: str                    # a case id, '*' matching within one dotted part or more
+    variants: tuple[str, ...]
+    reason: str
+
+
+class SkipList:
+    """The cases expected to skip, each in its variants, with the reason."""
+
+    def __init__(self, skips: list[Skip]) -> None:
+        self.skips = skips
+
+    @classmethod
+    def load(cls, path: Path = SKIPS, variants: Iterable[str] | None = None) -> SkipList:
+        where = paths.show(path)
+        data = tomlfile.read(path)
+        entries = data.get("skip", [])
+        if set(data) - {"skip"} or not isinstance(entries, list):
+            raise ZsbedError(f"{where}: expected only [[skip]] entries")
+        known = set(variants) if variants is not None else None
+        skips = []
+        for index, entry in enumerate(entries, 1):
+            at = f"{where}: [[skip]] #{index}"
+            if not isinstance(entry, dict) or set(entry) != {"case", "variants", "reason"}:
+                raise ZsbedError(f"{at}: needs exactly the keys case, variants, reason")
+            if not isinstance(entry["case"], str) or not entry["case"]:
+                raise ZsbedError(f"{at}: 'case' must be a case id")
+            if not isinstance(entry["reason"], str) or not entry["reason"].strip():
+                raise ZsbedError(f"{at} ({entry['case']}): 'reason' must say why it skips")
+            vs = entry["variants"]
+            if not isinstance(vs, list) or not vs or not all(isinstance(v, str) for v in vs):
+                raise ZsbedError(f"{at} ({entry['case']}): 'variants' must be a non-empty "
+                                 f"list of variant names")
+            unknown = [v for v in vs if known is not None and v not in known]
+            if unknown:
+                raise ZsbedError(f"{at} ({entry['case']}): no variant '{unknown[0]}' "
+                                 f"(uml-config/{unknown[0]}.config)")
+            skips.append(Skip(entry["case"], tuple(vs), entry["reason"]))
+        return cls(skips)
+
+    def reason(self, case: str, variant: str) -> str | None:
+        """Why ``case`` is expected to skip in ``variant``, or None."""
+        for s in self.skips:
+            if variant in s.variants and fnmatch.fnmatchcase(case, s.case):
+                return s.reason
+        return None
+
+
+def apply_skips(cases: list[Case], variant: str, skips: SkipList) -> list[Case]:
+    """Skips are part of the result: an unexpected skip fails, and so does an
+    expected skip that now runs (the list is stale, or a precondition broke)."""
+    out = []
+    for c in cases:
+        reason = skips.reason(c.name, variant)
+        if c.outcome == "skipped" and reason is None:
+            out.append(Case(c.name, "failed", c.duration,
+                            f"unexpected skip in {variant} ({c.message or 'no reason given'}); "
+                            f"list it in {paths.show(SKIPS)} with the reason if it is right",
+                            c.log))
+        elif c.outcome == "passed" and reason is not None:
+            out.append(Case(c.name, "failed", c.duration,
+                            f"expected to skip in {variant} ({reason}), but it ran; "
+                            f"update {paths.show(SKIPS)}", c.log))
+        elif c.outcome == "skipped":
+            out.append(Case(c.name, "skipped", c.duration, f"expected: {reason}", c.log))
+        else:
+            out.append(c)
+    return out
+
+
+# -- mutants -----------------------------------------------------------------
+
+@dataclass
+class MutantRun:
+    """One boot of a mutant: did one of its own cases fail, and what else did?"""
+
+    killed: bool
+    by: list[str] = field(default_factory=list)        # the expected cases that failed
+    other: list[str] = field(default_factory=list)     # failed cases it did not name
+    how: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"killed": self.killed, "by": self.by, "other": self.other, "how": self.how}
+
+
+def matches(pattern: str, name: str) -> bool:
+    """A caught_by entry is an exact case id; '*' stands for a whole dotted part."""
+    if "*" not in pattern:
+        return pattern == name
+    parts, names = pattern.split("."), name.split(".")
+    return len(parts) == len(names) and all(p == "*" or p == n for p, n in zip(parts, names))
+
+
+def mutant_run(caught_by: Iterable[str], cases: list[Case]) -> MutantRun:
+    """Killed only by one of ``caught_by``; any other failure is reported, not counted."""
+    pats = list(caught_by)
+    failed = [c for c in cases if c.outcome in FAILED]
+    by = [c for c in failed if any(matches(p, c.name) for p in pats)]
+    other = [c for c in failed if c not in by]
+    how = "; ".join(f"{c.name}: {c.message}"[:160] for c in (by or other)[:3])
+    return MutantRun(bool(by), [c.name for c in by], [c.name for c in other], how)
+
+
+def repeated(runs: list[MutantRun]) -> str:
+    """'killed' only if every run killed it; 'flaky' if some did; else 'survived'."""
+    kills = sum(r.killed for r in runs)
+    if runs and kills == len(runs):
+        return "killed"
+    return "flaky" if kills else "survived"
+
+
+# -- coverage phases ---------------------------------------------------------
+
+def phase_counts(forced_by: Iterable[str], boot: str, phase: str) -> bool:
+    """Do hits in ``phase`` of ``boot`` count for a site forced by these scenarios?
+
+    A site that no scenario forces counts everywhere. A forced site counts
+    only in the workload phases of its own scenarios' boots: not KUnit at
+    boot, not the set-up or the counter dump, not another scenario.
+    """
+    forced = list(forced_by)
+    if not forced:
+        return True
+    for name in forced:
+        prefix = f"fault.{name}"
+        if boot == prefix and phase.startswith(prefix + ".") and \
+                phase not in (f"{prefix}.arm", f"{prefix}.counters"):
+            return True
+    return False
+
+
+# -- false failures ----------------------------------------------------------
+
+def flaky_rows(runs: list[list[Case]]) -> list[dict[str, Any]]:
+    """Per case id over repeated runs: how often it failed, and the first message."""
+    rows: dict[str, dict[str, Any]] = {}
+    for cases in runs:
+        for c in cases:
+            r = rows.setdefault(c.name, {"case": c.name, "runs": 0, "failed": 0,
+                                         "skipped": 0, "first_failure": ""})
+            r["runs"] += 1
+            if c.outcome in FAILED:
+                r["failed"] += 1
+                r["first_failure"] = r["first_failure"] or c.message
+            elif c.outcome == "skipped":
+                r["skipped"] += 1
+    return sorted(rows.values(), key=lambda r: (-r["failed"], r["case"]))
