@@ -10,7 +10,7 @@ ZSBED   := PYTHONPATH=$(CURDIR) PYTHONDONTWRITEBYTECODE=1 $(PY) -m zsbed
 OPTS     = --variant=$(VARIANT) $(if $(KSRC),--ksrc=$(KSRC)) $(if $(SERIES),--series=$(SERIES))
 PYTEST   = $(if $(K),-k "$(K)")
 
-.PHONY: help uml-test check unit test-data checkpatch series-build workflow fault mutants coverage bench build variants pipeline-bench clean distclean
+.PHONY: help uml-test check unit test-data flaky checkpatch series-build workflow fault mutants coverage bench build variants pipeline-bench clean distclean
 
 help:
 	@echo "zsbed: user-mode Linux test bed for the zsmalloc zs_free() series"
@@ -26,6 +26,10 @@ help:
 	@echo "  make workflow   check the GitHub Actions workflow (ci/github/) with action-validator"
 	@echo "  make fault      run every fault scenario in fault/ (SCENARIO=name: one; LIST=1: list)"
 	@echo "  make mutants    build and boot each deliberately broken kernel; all must be caught"
+	@echo "                  (REPEAT=N: N boots each, killed only if all N kill it)"
+	@echo "  make flaky      boot the plan (fast, deep) and every scenario N times (N=20) on the"
+	@echo "                  unmutated series: every case must fail 0 of N (VARIANTS=, SCENARIO=)"
+	@echo "  make test-data  refresh tests/data from real runs (RESULTS=\"results/a results/b\")"
 	@echo "  make coverage   gcov of zsmalloc/zram/zswap over KUnit, selftests and every scenario,"
 	@echo "                  both lookup modes; fails if a fallback site was never hit"
 	@echo "                  (WITHOUT=scenario[,..] leaves scenarios out)"
@@ -61,6 +65,11 @@ FOPTS    = $(if $(filter command line,$(origin VARIANT)),--variant=$(VARIANT)) \
 
 fault:
 	@$(ZSBED) fault $(FOPTS) $(if $(SCENARIO),--scenario=$(SCENARIO)) $(if $(LIST),--list) -- $(PYTEST)
+
+flaky:
+	@$(ZSBED) flaky $(if $(N),--n=$(N)) $(if $(VARIANTS),--variants=$(VARIANTS)) \
+		$(if $(SCENARIO),--scenario=$(SCENARIO)) $(if $(KSRC),--ksrc=$(KSRC)) \
+		$(if $(SERIES),--series=$(SERIES))
 
 mutants:
 	@$(ZSBED) mutants $(OPTS) $(if $(MUTANT),--mutant=$(MUTANT)) $(if $(REPEAT),--repeat=$(REPEAT))

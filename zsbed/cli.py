@@ -136,6 +136,55 @@ def cmd_fault(args: argparse.Namespace) -> int:
     return int(code)
 
 
+def cmd_flaky(args: argparse.Namespace) -> int:
+    """Boot the plan and every scenario N times on the unmutated series;
+    every case must fail 0 of N times."""
+    import copy
+    import json
+
+    from zsbed import report
+
+    if args.n < 1:
+        raise ZsbedError(f"N={args.n}: must be at least 1")
+    variants = [v for v in (args.variants or "fast,deep").split(",") if v]
+    for v in variants:
+        configure.fragments(v)
+    chosen = fault.scenarios(args.scenario) if args.scenario else fault.scenarios()
+    run = report.new_run("flaky")
+    runs: list[list[Case]] = []
+    for n in range(1, args.n + 1):
+        cases: list[Case] = []
+        for variant in variants if not args.scenario else []:
+            vargs = copy.copy(args)
+            vargs.variant = variant
+            say(f"[flaky] run {n} of {args.n}: the plan ({variant})")
+            cases += selftest_cases(prepare(vargs), variant, run / f"run{n}" / variant, None)
+        for scenario in sorted(chosen, key=lambda s: s.variant):
+            say(f"[flaky] run {n} of {args.n}: {scenario.name}")
+            sargs = copy.copy(args)
+            sargs.variant = None
+            cases += scenario_cases(sargs, scenario, run / f"run{n}" / "fault")
+        runs.append(cases)
+        bad = sum(c.outcome in verdict.FAILED for c in cases)
+        say(f"[flaky] run {n} of {args.n}: {len(cases)} cases, {bad} failed")
+    rows = verdict.flaky_rows(runs)
+    (run / "flaky.json").write_text(json.dumps({"runs": args.n, "variants": variants,
+                                                "cases": rows}, indent=1) + "\n")
+    failing = [r for r in rows if r["failed"]]
+    lines = ["| case | failed | runs | first failure |", "|---|--:|--:|---|"]
+    lines += [f"| {r['case']} | {r['failed']} | {r['runs']} | "
+              f"{r['first_failure'][:120].replace('|', '/')} |" for r in failing]
+    table = "\n".join(lines)
+    (run / "flaky.md").write_text(f"{args.n} runs of {len(rows)} cases "
+                                  f"({', '.join(variants)} plan, {len(chosen)} scenarios); "
+                                  f"{len(failing)} failed at least once\n\n{table}\n")
+    if failing:
+        print(table)
+    say(f"[flaky] {args.n} runs, {len(rows)} cases: {len(failing)} failed at least once; "
+        f"results: {paths.show(run)}/flaky.md")
+    return 1 if failing else 0
+
+
 def cmd_mutants(args: argparse.Namespace) -> int:
     """Build and boot every mutant; each must be caught."""
     import copy
@@ -315,6 +364,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--list", action="store_true", help="list scenarios with their purpose")
     p.add_argument("pytest_args", nargs="*")
     p.set_defaults(func=cmd_fault)
+    p = sub.add_parser("flaky", help="boot the plan and every scenario N times; "
+                       "no case may fail even once")
+    common(p)
+    p.add_argument("--n", type=int, default=20, help="runs (default 20)")
+    p.add_argument("--variants", default=None, help="plan variants, comma-separated "
+                   "(default fast,deep)")
+    p.add_argument("--scenario", default=None, help="only this scenario (no plan)")
+    p.set_defaults(func=cmd_flaky)
     p = sub.add_parser("mutants", help="build and boot every mutant; each must be caught")
     common(p)
     p.add_argument("--mutant", default=None, help="only this one")
@@ -367,7 +424,8 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 # Commands that rewrite the patched tree or a build directory.
 # (pipeline-bench is not one: it runs make uml-test, which takes the lock.)
-EXCLUSIVE = {"uml-test", "build", "fault", "mutants", "coverage", "bench", "series-build"}
+EXCLUSIVE = {"uml-test", "build", "fault", "flaky", "mutants", "coverage", "bench",
+             "series-build"}
 
 
 def _lock_tree() -> IO[str]:
