@@ -1,7 +1,8 @@
 # zsbed: thin entry points; the logic lives in the zsbed/ Python package.
 #
 #   make uml-test [VARIANT=fast] [KSRC=dir] [SERIES=dir|mbox|none] [K=expr]
-#   make check     unit tests, checkpatch, workflow, series-build, uml-test fast + deep, coverage
+#   make check     unit tests, checkpatch, workflow, series-build, uml-test fast + deep,
+#                  fault, coverage
 #   make help
 
 PY      := /usr/bin/python3
@@ -18,7 +19,7 @@ help:
 	@echo "  make uml-test   fetch Linux 7.3, apply patches/series, build UML, boot,"
 	@echo "                  run KUnit + selftests; results in results/latest/"
 	@echo "  make check      unit tests, checkpatch, workflow, series-build, uml-test fast + deep,"
-	@echo "                  coverage (what CI runs)"
+	@echo "                  fault, coverage (what CI runs)"
 	@echo "  make unit       harness unit tests only"
 	@echo "  make checkpatch scripts/checkpatch.pl --strict on every patch"
 	@echo "  make series-build  each patch builds on its own (UML), the fault points"
@@ -95,11 +96,12 @@ unit:
 test-data:
 	@$(ZSBED) test-data $(RESULTS)
 
-# CI's job: the static checks, both variants, then coverage (fails if a
-# fallback site went unreached).
+# CI's job: the static checks, both variants, every fault scenario in its
+# own variant, then coverage (fails if a fallback site went unreached).
 check: unit checkpatch workflow series-build
 	@$(MAKE) --no-print-directory uml-test
 	@$(MAKE) --no-print-directory uml-test VARIANT=deep
+	@$(MAKE) --no-print-directory fault
 	@$(MAKE) --no-print-directory coverage
 
 clean:
