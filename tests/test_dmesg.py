@@ -50,3 +50,17 @@ def test_stalls_are_reports() -> None:
         "rcu: RCU calculated value of scheduler-enlistment delay is 10 jiffies.",
     ])
     assert [(f.lineno, f.kind) for f in dmesg.check(log)] == [(1, "stall"), (3, "stall")]
+
+
+def test_uml_deadline_server_hrtimer_warning_is_benign_only_there() -> None:
+    """As printed by a deep boot of make flaky, 7.3.4 (stack shortened)."""
+    head = ("------------[ cut here ]------------\n"
+            "WARNING: ../../work/src/debian/kernel/time/hrtimer.c:1098 at "
+            "hrtimer_forward+0x11d/0x1b0, CPU#1: zsbed-init/1\n"
+            "CPU: 1 UID: 0 PID: 1 Comm: zsbed-init Tainted: G N 7.3.4 #4 VOLUNTARY\n"
+            "Call Trace:\n [<60040424>] ? __warn.cold+0x22/0x351\n")
+    sched = head + " [<601dd4e3>] ? dl_task_timer+0xcb3/0x2270\n"
+    ours = head + " [<601dd4e3>] ? zs_deferred_work_fn+0x13/0x70\n"
+    found = dmesg.check(sched)
+    assert [f.kind for f in found] == ["WARNING", "WARNING"] and all(f.benign for f in found)
+    assert not any(f.benign for f in dmesg.check(ours))
