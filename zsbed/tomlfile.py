@@ -5,13 +5,14 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from zsbed import paths
+from zsbed import paths, textfile
 from zsbed.errors import ZsbedError
 
 
 def read(path: Path) -> dict[str, Any]:
     """Parse ``path``; a one-line error naming it if it cannot be read or parsed."""
+    text = textfile.read_text(path)
     try:
-        return tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise ZsbedError(f"{paths.show(path)}: {exc}") from exc
