@@ -21,7 +21,7 @@ def test_later_fragment_wins_and_not_set_is_n(ktree: Path, tmp_path: Path) -> No
 def test_bad_fragment_line_names_the_file(ktree: Path, tmp_path: Path) -> None:
     a = tmp_path / "broken.config"
     a.write_text("CONFIG_ZRAM=y\nZRAM=y\n")
-    with pytest.raises(ZsbedError, match=r"broken.config: Failed to parse: ZRAM=y"):
+    with pytest.raises(ZsbedError, match=r"broken.config:2: Failed to parse: ZRAM=y"):
         configure.requested(ktree, [a])
 
 

@@ -85,3 +85,17 @@ def test_saved_cases_match_the_plan(data: Path) -> None:
     for variant in ("fast", "deep"):
         saved = {n.rsplit(".", 1)[0] for n in ids["plan"][variant] if n.endswith(".exit")}
         assert saved == want, variant
+
+
+def test_program_names_read_without_building_match_the_makefile(ktree: Path) -> None:
+    """preflight checks plans against the Makefile's programs before the build;
+    they must be what the build's own listing (print-progs) says."""
+    import subprocess
+
+    from zsbed import build
+
+    out = subprocess.run(["make", "-s", "--no-print-directory", "-C",
+                          str(REPO / "selftests" / "zsmalloc"), f"KSRC={ktree}", "OUTPUT=/o",
+                          "print-progs"], capture_output=True, text=True, check=True).stdout
+    assert [p.name for p in build.selftest_programs().values()] == [
+        Path(p).name for p in out.split()]

@@ -70,3 +70,20 @@ def test_summary_and_junit_agree_with_the_ktap(ktree: Path, data: Path, tmp_path
     assert junit == expected
     assert expected["kunit.zsmalloc.zsmalloc_deferred_flush"] == "failed"
     assert expected["st.read back 4096 pages, 17 mismatched"] == "failed"
+
+
+def test_junit_on_a_full_disk_is_one_line(tmp_path: Path) -> None:
+    """pytest writes junit.xml into the run; /dev/full answers ENOSPC."""
+    report.write_cases(tmp_path, report.RunInfo(variant="fast", kernel="7.3.4 (test)"),
+                       [Case("boot.main", "passed", 0.4)])
+    (tmp_path / "junit.xml").symlink_to("/dev/full")
+    code = ("import sys; from pathlib import Path; from zsbed import report\n"
+            "from zsbed.errors import ZsbedError\n"
+            "try: report.run_pytest(Path(sys.argv[1]), [])\n"
+            "except ZsbedError as e: print('ERROR', e)\n")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True)
+    assert proc.stdout.splitlines()[-1] == (f"ERROR {tmp_path}: the disk is full (no space left "
+                                            f"on device); free some space and run again")
+    assert "Traceback" not in proc.stdout + proc.stderr

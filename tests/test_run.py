@@ -4,6 +4,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from zsbed import dmesg
 from zsbed.boot import Boot
 from zsbed.run import Program, boot_case, dmesg_case, program_cases, write_plan
@@ -83,3 +85,56 @@ def test_boot_case_names_the_stall(tmp_path: Path) -> None:
     assert boot_case(b, []).message == (
         "killed after 95s: the kernel reported a stall (rcu: INFO: rcu_sched self-detected "
         "stall on CPU) and no program finished in the next 60s")
+
+
+def _fake_boot(tmp: Path, monkeypatch: pytest.MonkeyPatch, full_after: bool) -> list[Path]:
+    """run_boot with UML replaced: it writes a console and no status (as when
+    the disk fills under it); free space is faked, before and after."""
+    from zsbed import disk, run
+
+    booted: list[Path] = []
+
+    def fake(kernel, init, plan, outdir, console, name, timeout, extra):  # type: ignore[no-untyped-def]
+        booted.append(console)
+        console.write_text("Linux version 7.3.4\n")
+        return Boot(name=name, console=console, outdir=outdir, exit_code=1)
+    monkeypatch.setattr(run, "boot", fake)
+    monkeypatch.setattr(disk, "free_bytes", lambda p: 0 if booted and full_after else 10**9)
+    bdir = tmp / "b"
+    bdir.mkdir()
+    (bdir / ".config").write_text("CONFIG_SMP=y\n")
+    return booted
+
+
+def test_disk_full_during_the_boot_is_zsbeds_failure_not_the_kernels(
+        ktree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from zsbed import run
+    from zsbed.build import Kernel
+    from zsbed.errors import ZsbedError
+
+    _fake_boot(tmp_path, monkeypatch, full_after=True)
+    with pytest.raises(ZsbedError, match=r"results: the disk is full \(0 KiB free\) during the "
+                       r"boot main: zsbed could not write what it produced \(a host-side "
+                       r"failure, not the kernel's\); free some space and run again"):
+        run.run_boot(ktree, Kernel(tmp_path / "b", "fast"), Path("/init"), PROGS,
+                     tmp_path / "results", "main", 10, kunit=False)
+    # with room, the same boot is the kernel's failure, as before
+    (tmp_path / "again").mkdir()
+    _fake_boot(tmp_path / "again", monkeypatch, full_after=False)
+    cases = {c.name: c for c in run.run_boot(ktree, Kernel(tmp_path / "again" / "b", "fast"),
+                                             Path("/init"), PROGS, tmp_path / "again" / "results",
+                                             "main", 10, kunit=False)}
+    assert cases["boot.main"].message.startswith("UML exited (status 1) before the plan finished")
+
+
+def test_no_boot_on_a_full_disk(ktree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from zsbed import disk, run
+    from zsbed.build import Kernel
+    from zsbed.errors import ZsbedError
+
+    booted = _fake_boot(tmp_path, monkeypatch, full_after=False)
+    monkeypatch.setattr(disk, "free_bytes", lambda p: 4096)
+    with pytest.raises(ZsbedError, match=r"the disk is full \(4 KiB free\) before the boot main"):
+        run.run_boot(ktree, Kernel(tmp_path / "b", "fast"), Path("/init"), PROGS,
+                     tmp_path / "results", "main", 10, kunit=False)
+    assert not booted

@@ -13,14 +13,13 @@ process count; ``bench_report`` turns the samples into the table and plot.
 """
 from __future__ import annotations
 
-import json
 import platform
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from zsbed import bench_report, configure, fault, paths
+from zsbed import bench_report, configure, disk, fault, paths
 from zsbed.build import Kernel, build_guest, build_kernel, build_selftests
 from zsbed.errors import ZsbedError
 from zsbed.fetch import Tree
@@ -139,7 +138,7 @@ def run(tree: Tree, series: str | None, s: Settings, out: Path) -> Path:
                 data["failed_boots"].append(boot)
             data["samples"] += samples(out / "ktap" / boot, rnd, name, programs)
     path = out / "bench.json"
-    path.write_text(json.dumps(data, indent=1) + "\n")
+    disk.write_json(path, data)
     bench_report.render(path, out)
     return path
 

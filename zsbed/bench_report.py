@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from zsbed import paths
+from zsbed import disk, paths
 from zsbed.errors import ZsbedError
 
 METRICS = ("release_ms", "drain_ms", "cpu_ms")
@@ -281,6 +281,6 @@ def render(json_path: Path, out_dir: Path) -> tuple[Path, Path]:
     data = load(json_path)
     out_dir.mkdir(parents=True, exist_ok=True)
     md, png = out_dir / "bench.md", out_dir / "bench.png"
-    md.write_text(markdown(data))
+    disk.write_text(md, markdown(data))
     plot(data, png)
     return md, png

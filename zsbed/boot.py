@@ -41,7 +41,7 @@ class Boot:
     @property
     def status_lines(self) -> list[str]:
         status = self.outdir / "status"
-        return status.read_text().splitlines() if status.is_file() else []
+        return status.read_text(errors="replace").splitlines() if status.is_file() else []
 
     @property
     def finished(self) -> bool:
@@ -57,6 +57,15 @@ def boot_args(kernel: Kernel, umid: str, init: Path, extra: list[str]) -> list[s
     if kernel.has("SMP"):
         args += ["ncpus=2", "seccomp=on"]
     return args + extra
+
+
+def cmdline_problem(word: str) -> str:
+    """Why ``word`` cannot be one word of UML's command line, or ''."""
+    if not word or any(c.isspace() for c in word) or '"' in word or "\0" in word:
+        return "is not one word (no white space, quotes or NUL)"
+    if word == "--":
+        return "would end the kernel's arguments ('--' comes before zsbed-init's)"
+    return ""
 
 
 def _no_core() -> None:

@@ -8,22 +8,24 @@ decides what, if anything, to rebuild).
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
-from zsbed import paths
+from zsbed import disk, paths, textfile
 from zsbed.errors import ZsbedError
 from zsbed.progress import say, step
 
 STAMP = ".zsbed-build.json"
 PROGRESS_EVERY = 20.0
+MAKE_CLEANUP = 30.0      # seconds make may take to clean up after Ctrl-C
 
 
 @dataclass(frozen=True)
@@ -76,21 +78,42 @@ def _watch(log: Path, done: threading.Event, what: str) -> None:
         say(f"[build] {what}: {time.monotonic() - start:.0f}s, {objs} objects so far")
 
 
+def make(cmd: list[str], out: IO[str], env: dict[str, str] | None = None) -> int:
+    """Run make with its output to ``out``; its exit status.
+
+    On Ctrl-C (or SIGTERM to zsbed) make is told to stop (SIGTERM) and
+    given MAKE_CLEANUP seconds to do so: it stops its jobs and deletes the
+    targets they were writing. Killed at once, it would leave half-written
+    objects newer than their sources, which the next run takes as built.
+    """
+    proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, env=env)
+    try:
+        return proc.wait()
+    except BaseException:
+        try:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=MAKE_CLEANUP)
+        except BaseException:            # it hangs, or a second Ctrl-C
+            proc.kill()
+            proc.wait()
+        raise
+
+
 def run_make(src: Path, bdir: Path, targets: list[str], log: Path, what: str,
              extra: list[str] | None = None, arch: str = "um") -> None:
     """Run kbuild with output to ``log`` and a progress line every 20 s."""
     done = threading.Event()
     watcher = threading.Thread(target=_watch, args=(log, done, what), daemon=True)
-    with log.open("w") as out:
+    with disk.writing(log), log.open("w") as out:
         watcher.start()
         try:
-            proc = subprocess.run(["make", "-C", str(src), f"O={bdir}", *make_vars(arch),
-                                   *(extra or []), *targets],
-                                  stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                  env=ccache_env())
+            code = make(["make", "-C", str(src), f"O={bdir}", *make_vars(arch),
+                         *(extra or []), *targets], out, ccache_env())
         finally:
             done.set()
-    if proc.returncode != 0:
+    if code != 0:
+        disk.check_full(log.read_text(errors="replace"), bdir)
         raise ZsbedError(f"build: {first_error(log)} (log: {paths.show(log)})")
 
 
@@ -103,13 +126,17 @@ def build_kernel(src: Path, bdir: Path, variant: str, digest: str, always: bool,
     """
     kernel = Kernel(bdir=bdir, variant=variant)
     stamp = bdir / STAMP
-    if (not always and kernel.linux.is_file() and stamp.is_file()
-            and json.loads(stamp.read_text()).get("digest") == digest):
+    built = (disk.read_state(stamp, "build", ("digest",))
+             if not always and kernel.linux.is_file() else None)
+    if built and built["digest"] == digest:
         say(f"[build] {variant}: nothing changed, not running make")
         return kernel
     with step("build", f"{variant}: make linux in {paths.show(bdir)}"):
+        # no stamp until make has finished: a build cut short runs make again
+        with disk.writing(stamp):
+            stamp.unlink(missing_ok=True)
         run_make(src, bdir, ["linux"], bdir / "build.log", variant, list(make_vars))
-    stamp.write_text(json.dumps({"digest": digest}) + "\n")
+    disk.write_json(stamp, {"digest": digest})
     return kernel
 
 
@@ -119,24 +146,47 @@ def build_guest() -> Path:
     source = paths.GUEST_SRC / "init.c"
     if out.is_file() and out.stat().st_mtime >= source.stat().st_mtime:
         return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run(["gcc", "-static", "-O2", "-Wall", "-Werror", "-o", str(out), str(source)],
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise ZsbedError(f"{paths.show(source)}: does not compile: "
-                         f"{(proc.stderr.strip().splitlines() or ['?'])[0]}")
+    # built under another name and renamed: a link cut short never looks up to date
+    tmp = out.with_name(out.name + ".tmp")
+    with disk.writing(out):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        proc = subprocess.run(["gcc", "-static", "-O2", "-Wall", "-Werror", "-o", str(tmp),
+                               str(source)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            tmp.unlink(missing_ok=True)
+            disk.check_full(proc.stderr, out.parent)
+            raise ZsbedError(f"{paths.show(source)}: does not compile: "
+                             f"{(proc.stderr.strip().splitlines() or ['?'])[0]}")
+        os.replace(tmp, out)
     return out
+
+
+SELFTESTS_OUT = paths.BUILD / "selftests" / "zsmalloc"
+PROGS_VAR = re.compile(r"(?m)^TEST_GEN_PROGS(?:_EXTENDED)?\s*[:+]?=(.*)$")
+
+
+def selftest_programs() -> dict[str, Path]:
+    """Name -> path of each program build_selftests will build, read from
+    selftests/zsmalloc/Makefile without building (to check plans before)."""
+    makefile = paths.SELFTESTS / "zsmalloc" / "Makefile"
+    text = textfile.read_text(makefile).replace("\\\n", " ")
+    names = [n for m in PROGS_VAR.finditer(text) for n in m.group(1).split()]
+    if not names:
+        raise ZsbedError(f"{paths.show(makefile)}: no TEST_GEN_PROGS")
+    return {n: SELFTESTS_OUT / n for n in names}
 
 
 def build_selftests(src: Path) -> list[Path]:
     """Build selftests/zsmalloc with the kernel's lib.mk; return the programs."""
-    out = paths.BUILD / "selftests" / "zsmalloc"
-    out.mkdir(parents=True, exist_ok=True)
+    out = SELFTESTS_OUT
     log = out / "build.log"
-    with log.open("w") as fh:
-        proc = subprocess.run(["make", "-C", str(paths.SELFTESTS / "zsmalloc"), f"KSRC={src}",
-                               f"OUTPUT={out}"], stdout=fh, stderr=subprocess.STDOUT)
-    if proc.returncode != 0:
+    with disk.writing(out):
+        out.mkdir(parents=True, exist_ok=True)
+        with log.open("w") as fh:
+            code = make(["make", "-C", str(paths.SELFTESTS / "zsmalloc"), f"KSRC={src}",
+                         f"OUTPUT={out}"], fh)
+    if code != 0:
+        disk.check_full(log.read_text(errors="replace"), out)
         raise ZsbedError(f"selftests/zsmalloc: {first_error(log)} (log: {paths.show(log)})")
     listing = subprocess.run(["make", "-s", "--no-print-directory", "-C",
                               str(paths.SELFTESTS / "zsmalloc"), f"KSRC={src}",

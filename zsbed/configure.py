@@ -9,13 +9,14 @@ kunitconfig; otherwise the stage fails naming the option and the fragment.
 from __future__ import annotations
 
 import hashlib
-import json
+import math
 import os
 import re
 import subprocess
 from pathlib import Path
 
-from zsbed import ktools, paths
+from zsbed import disk, ktools, paths, textfile
+from zsbed.boot import cmdline_problem
 from zsbed.errors import ZsbedError
 from zsbed.progress import say, step
 
@@ -49,7 +50,7 @@ def variant_meta(variant: str) -> dict[str, str]:
     """
     meta: dict[str, str] = {}
     for frag in fragments(variant):
-        for lineno, line in enumerate(frag.read_text().splitlines(), 1):
+        for lineno, line in enumerate(textfile.read_text(frag).splitlines(), 1):
             m = META.match(line)
             if not m:
                 continue
@@ -58,7 +59,7 @@ def variant_meta(variant: str) -> dict[str, str]:
                 raise ZsbedError(f"{paths.show(frag)}:{lineno}: unknown directive 'zsbed-{key}'")
             if key == "timeout-scale":
                 try:
-                    if float(value) <= 0:
+                    if not (math.isfinite(float(value)) and float(value) > 0):
                         raise ValueError
                 except ValueError:
                     raise ZsbedError(f"{paths.show(frag)}:{lineno}: zsbed-timeout-scale "
@@ -66,6 +67,10 @@ def variant_meta(variant: str) -> dict[str, str]:
             if key == "make" and not all(re.fullmatch(r"[\w.]+=\S*", v) for v in value.split()):
                 raise ZsbedError(f"{paths.show(frag)}:{lineno}: zsbed-make takes "
                                  f"VAR=value words, not '{value}'")
+            bad = [w for w in value.split() if key == "boot" and cmdline_problem(w)]
+            if bad:
+                raise ZsbedError(f"{paths.show(frag)}:{lineno}: zsbed-boot: {bad[0]!r} "
+                                 f"{cmdline_problem(bad[0])}")
             meta[key] = f"{meta[key]} {value}" if key in ("boot", "make") and key in meta else value
     return meta
 
@@ -75,10 +80,15 @@ def requested(tree: Path, frags: list[Path]) -> dict[str, tuple[str, Path]]:
     kunit_config = ktools.load(tree, "kunit_config")
     wanted: dict[str, tuple[str, Path]] = {}
     for frag in frags:
+        text = textfile.read_text(frag)
         try:
-            parsed = kunit_config.parse_from_string(frag.read_text())
+            parsed = kunit_config.parse_from_string(text)
         except kunit_config.KconfigParseError as exc:
-            raise ZsbedError(f"{paths.show(frag)}: {exc}") from exc
+            bad = str(exc).removeprefix("Failed to parse: ")
+            lineno = next((n for n, line in enumerate(text.splitlines(), 1)
+                           if line.strip() == bad.strip()), None)
+            raise ZsbedError(f"{paths.show(frag)}{f':{lineno}' if lineno else ''}: "
+                             f"{exc}") from exc
         for entry in parsed.as_entries():
             wanted[entry.name] = (entry.value, frag)
     return wanted
@@ -125,13 +135,16 @@ def configure(src: Path, source_digest: str, variant: str, bdir: Path,
     digest = config_digest(frags, source_digest)
     stamp = bdir / STAMP
     config = bdir / ".config"
-    if config.is_file() and stamp.is_file() and json.loads(stamp.read_text()).get("digest") == digest:
+    done = disk.read_state(stamp, "configure", ("digest",)) if config.is_file() else None
+    if done and done["digest"] == digest:
         say(f"[configure] {variant}: fragments unchanged")
         return digest
-    bdir.mkdir(parents=True, exist_ok=True)
     wanted = requested(src, verify)
     with step("configure", f"{variant}: merge_config.sh {base + ' ' if base else ''}"
-              + " ".join(f.name for f in frags)):
+              + " ".join(f.name for f in frags)), disk.writing(bdir):
+        # no stamp until the new .config is complete: a run cut short redoes it
+        stamp.unlink(missing_ok=True)
+        bdir.mkdir(parents=True, exist_ok=True)
         log = bdir / "configure.log"
         with log.open("w") as out:
             proc = subprocess.run(
@@ -139,11 +152,12 @@ def configure(src: Path, source_digest: str, variant: str, bdir: Path,
                  "-O", str(bdir), *map(str, frags)],
                 cwd=src, env={**os.environ, "ARCH": arch}, stdout=out, stderr=subprocess.STDOUT)
         if proc.returncode != 0:
+            disk.check_full(log.read_text(errors="replace"), bdir)
             raise ZsbedError(f"configure: merge_config.sh failed (log: {log})")
         problems = missing_options(wanted, read_config(config, src))
         if problems:
             raise ZsbedError(f"configure: {problems[0]}"
                              + (f" (+{len(problems) - 1} more, see {log})" if len(problems) > 1 else ""))
-    stamp.write_text(json.dumps({"digest": digest}) + "\n")
+        disk.write_json(stamp, {"digest": digest})
     return digest
 

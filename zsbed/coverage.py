@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from zsbed import paths, tomlfile, verdict
+from zsbed import disk, paths, tomlfile, verdict
 from zsbed.errors import ZsbedError
 from zsbed.progress import say
 from zsbed.run import Program
@@ -295,22 +295,22 @@ def report(src: Path, boots: dict[str, list[Trace]],
                    "--html-title", f"zsbed coverage, {mode} lookup ({MODES[mode]})"],
                   f"{mode} report")
             per_mode_summary[mode] = summarize(json.loads(summary.read_text()))
-    (out / "index.html").write_text(index_html(results, per_mode_summary))
+    disk.write_text(out / "index.html", index_html(results, per_mode_summary))
     nocode = [r for r in results if r.site.name not in code]
     if any(boots.values()) and nocode:
         r = nocode[0]
         raise ZsbedError(f"{paths.show(SITES)}: site {r.site.name}: {r.site.file}:{r.line} "
                          f"has no code in the gcov data; choose a marker on a line that "
                          f"executes")
-    (out / "sites.json").write_text(json.dumps({
+    disk.write_json(out / "sites.json", {
         "sites": [{"name": r.site.name, "what": r.site.what, "file": r.site.file,
                    "forced_by": list(r.site.forced_by),
                    "function": r.site.function, "line": r.line, "modes": list(r.site.modes),
                    "hits": r.hits, "first_hit_by": r.first, "missing": r.missing()}
                   for r in results],
         "files": per_mode_summary,
-    }, indent=1) + "\n")
-    (out / "sites.md").write_text(site_table(results))
+    })
+    disk.write_text(out / "sites.md", site_table(results))
     return results, per_mode_summary
 
 

@@ -8,14 +8,14 @@ at run time. The extracted tree is cached; a second run does no network I/O.
 """
 from __future__ import annotations
 
-import json
+import os
 import re
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from zsbed import paths
+from zsbed import disk, paths
 from zsbed.errors import ZsbedError
 from zsbed.progress import say, step
 
@@ -67,9 +67,15 @@ def check_series(version: str, where: str) -> None:
 
 def user_tree(ksrc: str) -> Tree:
     """Validate a KSRC= tree; it is used read-only."""
+    if not ksrc.strip() or "\0" in ksrc:
+        raise ZsbedError(f"KSRC={ksrc!r}: not a directory name")
     path = Path(ksrc).expanduser().resolve()
     if not path.is_dir():
         raise ZsbedError(f"KSRC={ksrc}: no such directory")
+    if re.search(r"[\s:]", str(path)):
+        # kbuild refuses such a tree ("source directory cannot contain spaces or colons")
+        raise ZsbedError(f"KSRC={ksrc}: the path has a space or a colon, which kbuild "
+                         f"cannot build from")
     version = makefile_version(path)
     check_series(version, f"KSRC={ksrc}")
     if not (path / "tools/testing/kunit/kunit_parser.py").is_file():
@@ -120,9 +126,12 @@ def host_mirror(sources: tuple[Path, ...] = HOST_SOURCES) -> tuple[str, str]:
     raise ZsbedError("/etc/apt: no Debian archive ('.../debian') in the host's apt sources")
 
 
-def _run(cmd: list[str], what: str, cwd: Path | None = None) -> str:
+def _run(cmd: list[str], what: str, cwd: Path | None = None,
+         disk_path: Path | None = None) -> str:
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
     if proc.returncode != 0:
+        if disk_path:
+            disk.check_full(proc.stdout + proc.stderr, disk_path)
         last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
         raise ZsbedError(f"fetch: {what} failed: {last}")
     return proc.stdout
@@ -140,60 +149,102 @@ def _apt_options(apt_dir: Path) -> list[str]:
 
 
 def download_deb(apt_dir: Path) -> Path:
-    """Download the newest linux-source-7.3 .deb with a private apt setup."""
+    """Download the newest linux-source-7.3 .deb with a private apt setup.
+
+    It is downloaded into a scratch directory and moved next to it when
+    complete, so a download cut short never looks like a cached .deb.
+    """
     uri, keyring = host_mirror()
-    (apt_dir / "lists/partial").mkdir(parents=True, exist_ok=True)
-    (apt_dir / "cache/archives/partial").mkdir(parents=True, exist_ok=True)
-    (apt_dir / "zsbed.sources").write_text(
-        f"Types: deb\nURIs: {uri}\nSuites: {SUITE}\nComponents: main\n"
-        f"Signed-By: {keyring}\n")
+    scratch = apt_dir / "download.tmp"
+    with disk.writing(apt_dir):
+        shutil.rmtree(scratch, ignore_errors=True)
+        for d in (apt_dir / "lists/partial", apt_dir / "cache/archives/partial", scratch):
+            d.mkdir(parents=True, exist_ok=True)
+        disk.write_text(apt_dir / "zsbed.sources",
+                        f"Types: deb\nURIs: {uri}\nSuites: {SUITE}\nComponents: main\n"
+                        f"Signed-By: {keyring}\n")
     opts = _apt_options(apt_dir)
-    _run(["apt-get", *opts, "update"], f"apt-get update of {SUITE}")
-    _run(["apt-get", *opts, "download", PACKAGE], f"apt-get download {PACKAGE}", cwd=apt_dir)
-    debs = sorted(apt_dir.glob(f"{PACKAGE}_*.deb"))
+    _run(["apt-get", *opts, "update"], f"apt-get update of {SUITE}", disk_path=apt_dir)
+    _run(["apt-get", *opts, "download", PACKAGE], f"apt-get download {PACKAGE}", cwd=scratch,
+         disk_path=apt_dir)
+    debs = sorted(scratch.glob(f"{PACKAGE}_*.deb"))
     if not debs:
         raise ZsbedError(f"fetch: apt-get download {PACKAGE} produced no .deb")
-    return debs[-1]
+    deb = apt_dir / debs[-1].name
+    with disk.writing(deb):
+        os.replace(debs[-1], deb)
+        shutil.rmtree(scratch, ignore_errors=True)
+    return deb
+
+
+class ExtractError(ZsbedError):
+    """The .deb did not unpack (not a full disk): it is damaged."""
 
 
 def extract(deb: Path, dest: Path) -> None:
-    """Unpack the tarball inside the .deb into ``dest`` (streamed, no temp tarball)."""
+    """Unpack the tarball inside the .deb into ``dest`` (streamed, no temp tarball).
+
+    It is unpacked into ``dest.tmp`` and renamed: an extraction cut short
+    (Ctrl-C, a full disk) is removed, and never taken for a tree.
+    """
     tmp = dest.with_name(dest.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
     member = f"./usr/src/{PACKAGE}.tar.xz"
     pipeline = (f"dpkg-deb --fsys-tarfile '{deb}' | tar -xO '{member}' | "
                 f"tar -xJ -C '{tmp}' --strip-components=1")
-    proc = subprocess.run(["bash", "-o", "pipefail", "-c", pipeline],
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise ZsbedError(f"{deb}: extraction failed: {proc.stderr.strip()[-200:]}")
-    shutil.rmtree(dest, ignore_errors=True)
-    tmp.rename(dest)
+    try:
+        with disk.writing(tmp):
+            tmp.mkdir(parents=True)
+        proc = subprocess.run(["bash", "-o", "pipefail", "-c", pipeline],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            disk.check_full(proc.stderr, tmp)
+            last = (proc.stderr.strip().splitlines() or ["?"])[-1]
+            raise ExtractError(f"{paths.show(deb)}: extraction failed: {last[-200:]}")
+        with disk.writing(dest):
+            shutil.rmtree(dest, ignore_errors=True)
+            tmp.rename(dest)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def debian_tree() -> Tree:
     """Return the cached pristine tree, fetching it on first use."""
     dest = paths.WORK / "linux-7.3"
     marker = dest / MARKER
-    if marker.is_file():
-        info = json.loads(marker.read_text())
+    info = disk.read_state(marker, "fetch", ("version", "origin"))
+    if info:
         return Tree(path=dest, version=info["version"], origin=info["origin"], managed=True)
     cached = sorted((paths.WORK / "apt").glob(f"{PACKAGE}_*.deb"))
     if cached:
         # kept from an earlier fetch, or restored by CI's cache
         say(f"[fetch] using {paths.show(cached[-1])} (delete it to download again)")
-        deb = cached[-1]
-    else:
-        with step("fetch", f"{PACKAGE} from {SUITE} (private apt config, host apt untouched)"):
-            deb = download_deb(paths.WORK / "apt")
-    deb_version = _run(["dpkg-deb", "-f", str(deb), "Version"], "dpkg-deb -f").strip()
+        try:
+            return unpack(cached[-1], dest)
+        except ExtractError as exc:
+            say(f"[fetch] {exc}: removing it and downloading it again")
+            cached[-1].unlink(missing_ok=True)
+    with step("fetch", f"{PACKAGE} from {SUITE} (private apt config, host apt untouched)"):
+        deb = download_deb(paths.WORK / "apt")
+    return unpack(deb, dest)
+
+
+def unpack(deb: Path, dest: Path) -> Tree:
+    """Extract ``deb`` into ``dest``; the marker, written last, says it is complete."""
+    proc = subprocess.run(["dpkg-deb", "-f", str(deb), "Version"], capture_output=True, text=True)
+    if proc.returncode != 0 or not proc.stdout.strip():
+        last = (proc.stderr.strip().splitlines() or ["no Version field"])[-1]
+        raise ExtractError(f"{paths.show(deb)}: not a readable .deb: {last}")
+    deb_version = proc.stdout.strip()
     say(f"[fetch] extracting {deb.name}")
+    # no marker until the new tree is in place: a run cut short extracts again
+    with disk.writing(dest):
+        (dest / MARKER).unlink(missing_ok=True)
     extract(deb, dest)
     version = makefile_version(dest)
     check_series(version, str(deb.name))
     origin = f"{PACKAGE} {deb_version}"
-    marker.write_text(json.dumps({"version": version, "origin": origin}) + "\n")
+    disk.write_json(dest / MARKER, {"version": version, "origin": origin})
     say(f"[fetch] Linux {version} ({origin})")
     return Tree(path=dest, version=version, origin=origin, managed=True)
 

@@ -18,12 +18,12 @@ next normal run rebuilds them back).
 from __future__ import annotations
 
 import argparse
-import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from zsbed import paths, tomlfile, verdict
+from zsbed import configure, disk, paths, textfile, tomlfile, verdict
 from zsbed.errors import ZsbedError
 from zsbed.parse import Case
 from zsbed.patch import Patch
@@ -47,39 +47,67 @@ class Mutant:
     race: bool = False
 
 
-def load(path: Path = MUTANTS) -> list[Mutant]:
+def load(path: Path | None = None) -> list[Mutant]:
     """Read mutants.toml; one-line errors name the file, entry and key."""
+    path = path or MUTANTS
     where = paths.show(path)
     data = tomlfile.read(path)
     entries = data.get("mutant")
     if not isinstance(entries, list) or not entries:
         raise ZsbedError(f"{where}: no [[mutant]] entries")
-    mutants = []
+    mutants: list[Mutant] = []
     for index, entry in enumerate(entries, 1):
         label = f"{where}: [[mutant]] #{index}"
+        if not isinstance(entry, dict):
+            raise ZsbedError(f"{label}: must be a table")
         unknown = set(entry) - KEYS - OPTIONAL
         if unknown:
             raise ZsbedError(f"{label}: unknown key '{sorted(unknown)[0]}'")
-        for key in KEYS:
+        for key in sorted(KEYS):
             if key not in entry:
                 raise ZsbedError(f"{label}: missing key '{key}'")
+        for key in ("name", "patch", "guards"):
+            if not isinstance(entry[key], str) or not entry[key].strip():
+                raise ZsbedError(f"{label}: '{key}' must be a non-empty string")
+        name = entry["name"]
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
+            raise ZsbedError(f"{label}: name {name!r} must be letters, digits, '_' and '-' "
+                             f"(it names a results directory)")
+        if any(m.name == name for m in mutants):
+            raise ZsbedError(f"{label}: name '{name}' used twice")
         for key in ("variants", "caught_by"):
             value = entry[key]
-            if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-                raise ZsbedError(f"{label} ({entry['name']}): '{key}' must be a non-empty list of strings")
+            if not isinstance(value, list) or not value or not all(isinstance(v, str) and v
+                                                                   for v in value):
+                raise ZsbedError(f"{label} ({name}): '{key}' must be a non-empty list of strings")
+        unknown_variants = [v for v in entry["variants"] if v not in configure.variants()]
+        if unknown_variants:
+            raise ZsbedError(f"{label} ({name}): variants: no uml-config/"
+                             f"{unknown_variants[0]}.config")
+        scenario = entry.get("scenario")
+        if scenario is not None and (not isinstance(scenario, str) or not re.fullmatch(
+                r"[A-Za-z0-9_-]+", scenario) or not (paths.REPO / "fault" / f"{scenario}.toml").is_file()):
+            raise ZsbedError(f"{label} ({name}): scenario: no fault/{scenario}.toml")
         if not isinstance(entry.get("race", False), bool):
-            raise ZsbedError(f"{label} ({entry['name']}): 'race' must be true or false")
-        patch_file = path.parent / str(entry["patch"])
-        try:
-            text = patch_file.read_text()
-        except OSError as exc:
-            raise ZsbedError(f"{label} ({entry['name']}): patch {entry['patch']}: {exc.strerror}") from exc
-        mutants.append(Mutant(name=str(entry["name"]), guards=str(entry["guards"]),
+            raise ZsbedError(f"{label} ({name}): 'race' must be true or false")
+        patch_file = path.parent / entry["patch"]
+        text = textfile.read_text(patch_file, f"{label} ({name}): patch {entry['patch']}")
+        mutants.append(Mutant(name=name, guards=entry["guards"],
                               patch=Patch(name=paths.show(patch_file), text=text),
                               variants=tuple(entry["variants"]),
                               caught_by=tuple(entry["caught_by"]),
-                              scenario=entry.get("scenario"),
+                              scenario=scenario,
                               race=bool(entry.get("race", False))))
+    return mutants
+
+
+def select(only: str | None) -> list[Mutant]:
+    """Every mutant, or just ``only`` (MUTANT=)."""
+    mutants = load()
+    if only:
+        mutants = [m for m in mutants if m.name == only]
+        if not mutants:
+            raise ZsbedError(f"MUTANT={only}: not in {paths.show(MUTANTS)}")
     return mutants
 
 
@@ -88,11 +116,7 @@ def run_all(args: argparse.Namespace,
             only: str | None, results: Path, repeat: int = 1) -> int:
     """Run every mutant (or ``only``) ``repeat`` times per variant; print the
     table; 1 unless every run killed every mutant."""
-    mutants = load()
-    if only:
-        mutants = [m for m in mutants if m.name == only]
-        if not mutants:
-            raise ZsbedError(f"MUTANT={only}: not in {paths.show(MUTANTS)}")
+    mutants = select(only)
     rows: list[dict[str, Any]] = []
     for mutant in mutants:
         for variant in mutant.variants:
@@ -110,9 +134,9 @@ def run_all(args: argparse.Namespace,
                          "other": sorted({n for r in runs for n in r.other}),
                          "how": next((r.how for r in runs if r.killed), runs[-1].how),
                          "each": [r.to_json() for r in runs]})
-    (results / "mutants.json").write_text(json.dumps(rows, indent=1) + "\n")
+    disk.write_json(results / "mutants.json", rows)
     table = markdown(rows)
-    (results / "mutants.md").write_text(table + "\n")
+    disk.write_text(results / "mutants.md", table + "\n")
     print(table)
     bad = [r for r in rows if r["verdict"] != "killed"]
     say(f"[mutants] {len(rows) - len(bad)} of {len(rows)} killed in every run "

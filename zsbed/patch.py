@@ -14,7 +14,6 @@ therefore rebuilds exactly what an edit to a patch touched.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import shutil
 import subprocess
@@ -22,7 +21,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from zsbed import paths
+from zsbed import disk, paths, textfile
 from zsbed.errors import ZsbedError
 from zsbed.fetch import Tree
 from zsbed.progress import say, step
@@ -42,10 +41,8 @@ class Patch:
 
 def parse_series(series: Path) -> tuple[list[Patch], list[Patch]]:
     """Read a quilt series file; return (series under test, zsbed's own)."""
-    try:
-        lines = series.read_text().splitlines()
-    except OSError as exc:
-        raise ZsbedError(f"{paths.show(series)}: cannot read series file ({exc.strerror})") from exc
+    lines = textfile.read_text(series, f"{paths.show(series)}: cannot read series file"
+                               ).splitlines()
     groups: tuple[list[Patch], list[Patch]] = ([], [])
     group = 0
     for lineno, raw in enumerate(lines, 1):
@@ -63,21 +60,33 @@ def parse_series(series: Path) -> tuple[list[Patch], list[Patch]]:
                 raise ZsbedError(f"{paths.show(series)}:{lineno}: unknown option '{opt}' (only -pN)")
             strip = int(opt[2:])
         path = series.parent / words[0]
-        try:
-            text = path.read_text()
-        except OSError as exc:
-            raise ZsbedError(f"{paths.show(series)}:{lineno}: {words[0]}: {exc.strerror}") from exc
+        text = textfile.read_text(path, f"{paths.show(series)}:{lineno}: {words[0]}")
         groups[group].append(Patch(name=paths.show(path), text=text, strip=strip))
     return groups
 
 
+MBOX_FROM = re.compile(rb"(?m)^From \S+ .*\n")
+
+
 def split_mbox(mbox: Path) -> list[Patch]:
-    """Split an mbox (git format-patch / b4 output) into one patch a message."""
-    text = mbox.read_text(errors="replace")
-    messages = re.split(r"(?m)^From [^\s]+ .*\n", text)
-    patches = []
-    for msg in messages:
-        if re.search(r"(?m)^(diff --git |--- )", msg):
+    """Split an mbox (git format-patch / b4 output) into one patch a message.
+
+    A message with a diff must be UTF-8 (a cover letter need not be).
+    """
+    try:
+        data = mbox.read_bytes()
+    except OSError as exc:
+        raise ZsbedError(f"SERIES={mbox}: {exc.strerror}") from None
+    pieces: list[tuple[int, bytes]] = []
+    pos = 0
+    for m in MBOX_FROM.finditer(data):
+        pieces.append((pos, data[pos:m.start()]))
+        pos = m.end()
+    pieces.append((pos, data[pos:]))
+    patches: list[Patch] = []
+    for offset, raw in pieces:
+        if re.search(rb"(?m)^(diff --git |--- )", raw):
+            msg = textfile.decode(raw, str(mbox), data.count(b"\n", 0, offset) + 1)
             subject = re.search(r"(?m)^Subject: (.*)$", msg)
             label = subject.group(1).strip() if subject else f"message {len(patches) + 1}"
             patches.append(Patch(name=f"{mbox} ({label})", text=msg))
@@ -149,8 +158,9 @@ def apply_to_scratch(pristine: Path, patches: list[Patch], scratch: Path) -> set
         src = pristine / rel
         if src.is_file():
             dst = scratch / rel
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dst)
+            with disk.writing(dst):
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(src, dst)
     for p in patches:
         proc = subprocess.run(
             ["patch", f"-p{p.strip}", "--batch", "--forward", "--fuzz=0",
@@ -158,6 +168,7 @@ def apply_to_scratch(pristine: Path, patches: list[Patch], scratch: Path) -> set
              "--reject-file=-", "-d", str(scratch)],
             input=p.text, capture_output=True, text=True)
         if proc.returncode != 0:
+            disk.check_full(proc.stdout + proc.stderr, scratch)
             raise ZsbedError(_failure_line(p, proc.stdout + proc.stderr))
     return files
 
@@ -224,6 +235,26 @@ def patch(tree: Tree, series: str | None, extra: tuple[Patch, ...] = ()) -> tupl
     return patch_tree(tree, patches)
 
 
+def copy_tree(pristine: Path, src: Path) -> None:
+    """A fresh hard-linked copy of ``pristine`` at ``src``.
+
+    The old copy's state file goes first: a copy (or a removal) cut short
+    by Ctrl-C or a full disk has none, so the next run makes it again.
+    """
+    (src / STATE).unlink(missing_ok=True)
+    shutil.rmtree(src, ignore_errors=True)
+    src.parent.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run(["cp", "-al", str(pristine), str(src)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        try:
+            disk.check_full(proc.stderr, src)
+            last = (proc.stderr.strip().splitlines() or ["?"])[-1]
+            raise ZsbedError(f"patch: cp -al {paths.show(pristine)} {paths.show(src)} "
+                             f"failed: {last}")
+        finally:
+            shutil.rmtree(src, ignore_errors=True)      # a partial copy only takes space
+
+
 def patch_tree(tree: Tree, patches: list[Patch], name: str | None = None) -> tuple[Path, str]:
     """Apply ``patches`` to a hard-linked copy of ``tree`` (work/src/<name>)."""
     # A fixed name for zsbed's own tree keeps compiler paths the same in
@@ -232,22 +263,25 @@ def patch_tree(tree: Tree, patches: list[Patch], name: str | None = None) -> tup
     src = paths.WORK / "src" / (f"{name}-{key}" if name else key)
     state_file = src / STATE
     snapshot = _snapshot_id(tree)
-    state = json.loads(state_file.read_text()) if state_file.is_file() else {}
-    if state.get("snapshot") != snapshot:
-        with step("patch", f"hard-linked copy of {paths.show(tree.path)}"):
-            shutil.rmtree(src, ignore_errors=True)
-            src.parent.mkdir(parents=True, exist_ok=True)
-            subprocess.run(["cp", "-al", str(tree.path), str(src)], check=True)
+    state = disk.read_state(state_file, "patch", ("snapshot", "digest", "files")) or {}
+    with disk.writing(src):
+        if state.get("snapshot") != snapshot:
+            with step("patch", f"hard-linked copy of {paths.show(tree.path)}"):
+                copy_tree(tree.path, src)
             state = {"snapshot": snapshot, "digest": "", "files": []}
-    digest = series_digest(patches)
-    if state.get("digest") == digest:
-        say(f"[patch] {len(patches)} patches, unchanged since last run")
-        return src, f"{snapshot}:{digest}"
-    with step("patch", f"applying {len(patches)} patches"), \
-            tempfile.TemporaryDirectory(prefix="zsbed-patch-") as tmp:
-        new_files = apply_to_scratch(tree.path, patches, Path(tmp))
-        changed = sync_tree(tree.path, src, Path(tmp), new_files, set(state.get("files", [])))
-        say(f"[patch] files rewritten: {', '.join(changed) if changed else 'none'}")
-    state.update(digest=digest, files=sorted(new_files))
-    state_file.write_text(json.dumps(state, indent=1) + "\n")
+        digest = series_digest(patches)
+        if state.get("digest") == digest:
+            say(f"[patch] {len(patches)} patches, unchanged since last run")
+            return src, f"{snapshot}:{digest}"
+        with step("patch", f"applying {len(patches)} patches"), \
+                tempfile.TemporaryDirectory(prefix="zsbed-patch-") as tmp:
+            new_files = apply_to_scratch(tree.path, patches, Path(tmp))
+            old_files = set(state["files"])
+            # While files are rewritten the tree is neither the old series nor
+            # the new one: a run cut short here must sync every file again.
+            disk.write_json(state_file, {**state, "digest": "",
+                                         "files": sorted(old_files | new_files)})
+            changed = sync_tree(tree.path, src, Path(tmp), new_files, old_files)
+            say(f"[patch] files rewritten: {', '.join(changed) if changed else 'none'}")
+        disk.write_json(state_file, {**state, "digest": digest, "files": sorted(new_files)})
     return src, f"{snapshot}:{digest}"

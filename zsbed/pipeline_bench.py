@@ -13,7 +13,6 @@ Results go to ``results/latest/bench/pipeline.json`` and a table on stdout.
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import statistics
@@ -23,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from zsbed import paths, report
+from zsbed import disk, paths, report
 from zsbed.boot import boot
 from zsbed.build import Kernel, build_guest
 from zsbed.errors import ZsbedError
@@ -113,9 +112,10 @@ def run(cold: bool, boots: int = 10) -> int:
     out["boot_max"] = max(times)
     out["boot_n"] = len(times)
     run_dir = report.new_run("pipeline-bench")
-    (run_dir / "bench").mkdir()
-    (run_dir / "bench" / "pipeline.json").write_text(json.dumps(
-        {"targets": TARGETS, "measured": out, "cpus": os.cpu_count()}, indent=1) + "\n")
+    with disk.writing(run_dir):
+        (run_dir / "bench").mkdir()
+    disk.write_json(run_dir / "bench" / "pipeline.json",
+                    {"targets": TARGETS, "measured": out, "cpus": os.cpu_count()})
     bad = 0
     print(f"{'measure':12} {'seconds':>9} {'target':>8}")
     for key, target in TARGETS.items():

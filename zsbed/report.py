@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from zsbed import paths
+from zsbed import disk, paths
 from zsbed.parse import Case
 
 CASES = "cases.json"
+_current: list[Path] = []       # the runs this process created, newest last
 
 
 @dataclass(frozen=True)
@@ -36,20 +37,27 @@ def new_run(variant: str) -> Path:
     while run.exists():
         suffix += 1
         run = paths.RESULTS / f"{run_id}.{suffix}"
-    run.mkdir(parents=True)
     latest = paths.RESULTS / "latest"
     tmp = paths.RESULTS / f".latest.{os.getpid()}"
-    tmp.unlink(missing_ok=True)
-    tmp.symlink_to(run.name)
-    tmp.replace(latest)
+    with disk.writing(run):
+        run.mkdir(parents=True)
+        _current.append(run)
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(run.name)
+        tmp.replace(latest)
     return run
+
+
+def current_run() -> Path | None:
+    """The newest results directory this process created, if any."""
+    return _current[-1] if _current else None
 
 
 def write_cases(run: Path, info: RunInfo, cases: list[Case]) -> Path:
     """Save the parsed cases; the pytest plugin reads them back."""
     out = run / CASES
-    out.write_text(json.dumps({"variant": info.variant, "kernel": info.kernel,
-                               "cases": [c.to_json() for c in cases]}, indent=1) + "\n")
+    disk.write_json(out, {"variant": info.variant, "kernel": info.kernel,
+                          "cases": [c.to_json() for c in cases]})
     return out
 
 
@@ -73,7 +81,7 @@ def write_summary(run: Path, entries: list[dict[str, Any]]) -> Path:
     out = run / "summary.json"
     counts = {k: sum(e["outcome"] == k for e in entries)
               for k in ("passed", "failed", "skipped", "error")}
-    out.write_text(json.dumps({"counts": counts, "tests": entries}, indent=1) + "\n")
+    disk.write_json(out, {"counts": counts, "tests": entries})
     return out
 
 
@@ -82,6 +90,21 @@ def pytest_args(run: Path, extra: list[str]) -> list[str]:
     return [str(run / CASES), "-p", "zsbed.pytest_plugin", "--rootdir", str(paths.REPO),
             "-o", "junit_family=xunit2", "-o", "junit_suite_name=zsbed",
             f"--junitxml={run / 'junit.xml'}", "-p", "no:cacheprovider", "-q", "-rfE", *extra]
+
+
+def run_pytest(run: Path, extra: list[str]) -> int:
+    """pytest over ``run``'s cases; its exit code. A full disk while pytest
+    writes junit.xml (or the plugin summary.json) is one line naming ``run``."""
+    import pytest
+
+    from zsbed.errors import ZsbedError
+
+    try:
+        with disk.writing(run):
+            return int(pytest.main(pytest_args(run, extra)))
+    except ZsbedError:
+        print(flush=True)        # pytest's progress line ends here, not in the error line
+        raise
 
 
 def save_test_data(runs: list[Path], out_dir: Path) -> list[str]:
@@ -112,10 +135,10 @@ def save_test_data(runs: list[Path], out_dir: Path) -> list[str]:
             if boot.startswith("fault."):
                 scenarios.setdefault(boot.split(".")[1], []).append(n)
     data = {"plan": plan, "scenarios": {k: sorted(v) for k, v in sorted(scenarios.items())}}
-    (out_dir / "case-ids.json").write_text(json.dumps(data, indent=1) + "\n")
+    disk.write_json(out_dir / "case-ids.json", data)
     written = ["case-ids.json"]
     if console and console.is_file():
         text = console.read_text(errors="replace").replace(str(paths.REPO), "<repo>")
-        (out_dir / "boot-default.log").write_text(text)
+        disk.write_text(out_dir / "boot-default.log", text)
         written.append("boot-default.log")
     return written

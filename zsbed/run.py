@@ -15,9 +15,10 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from zsbed import configure, dmesg, verdict
+from zsbed import configure, disk, dmesg, paths, verdict
 from zsbed.boot import STALL_GRACE, Boot, boot
 from zsbed.build import Kernel
+from zsbed.errors import ZsbedError
 from zsbed.parse import Case, has_ktap, parse_ktap
 from zsbed.progress import say
 
@@ -33,14 +34,49 @@ class Program:
     timeout: int = 60
 
 
+# zsbed-init (zsbed/guest/init.c) reads a plan line into 4096 bytes and
+# splits it at white space into at most 64 words of argv.
+MAX_LINE = 4095
+MAX_ARGS = 64
+
+
+def word_problem(word: str) -> str:
+    """Why ``word`` cannot pass through the plan as one argv word, or ''."""
+    if not word:
+        return "is empty (it would vanish)"
+    if any(c.isspace() for c in word):
+        return "has white space (it would be split)"
+    if "\0" in word:
+        return "has a NUL byte"
+    return ""
+
+
+def plan_problem(prog: Program) -> str:
+    """Why ``prog`` cannot be a line of the plan as it is, or ''."""
+    if word_problem(prog.name) or "/" in prog.name or prog.name.startswith("#"):
+        return f"name {prog.name!r} is not one word without '/'"
+    if len(prog.argv) > MAX_ARGS:
+        return f"{len(prog.argv)} words of argv; zsbed-init passes at most {MAX_ARGS}"
+    for word in prog.argv:
+        why = word_problem(word)
+        if why:
+            return f"argument {word!r} {why}"
+    line = f"{prog.name} {prog.timeout} {' '.join(prog.argv)}"
+    if len(line.encode()) > MAX_LINE:
+        return f"its plan line is {len(line.encode())} bytes; zsbed-init reads at most {MAX_LINE}"
+    return ""
+
+
 def write_plan(plan: Path, programs: list[Program]) -> None:
-    """Write the plan in the format zsbed-init reads."""
+    """Write the plan in the format zsbed-init reads (the loaders have
+    checked every word; this is the last guard)."""
     lines = []
     for prog in programs:
-        if any(" " in a or "\t" in a for a in prog.argv):
-            raise ValueError(f"plan argument with white space: {prog.argv}")
+        why = plan_problem(prog)
+        if why:
+            raise ZsbedError(f"{paths.show(plan)}: {prog.name!r}: {why}")
         lines.append(f"{prog.name} {prog.timeout} {' '.join(prog.argv)}")
-    plan.write_text("\n".join(lines) + "\n")
+    disk.write_text(plan, "\n".join(lines) + "\n")
 
 
 def boot_case(b: Boot, findings: list[dmesg.Finding]) -> Case:
@@ -78,7 +114,7 @@ def program_cases(tree: Path, b: Boot, programs: list[Program]) -> list[Case]:
     status = {}
     for line in b.status_lines:
         words = line.split()
-        if len(words) == 3:
+        if len(words) == 3 and re.fullmatch(r"[0-9]+", words[2]):
             status[words[0]] = (words[1], int(words[2]) / 1000.0)
     cases: list[Case] = []
     for prog in programs:
@@ -143,13 +179,23 @@ def run_boot(tree: Path, kernel: Kernel, init: Path, programs: list[Program], re
     """
     outdir = results / "ktap" / name
     dmesg_dir = results / "dmesg"
-    dmesg_dir.mkdir(parents=True, exist_ok=True)
-    outdir.mkdir(parents=True, exist_ok=True)
-    plan = outdir / "plan"
-    write_plan(plan, programs)
+    # The boot writes its console, KTAP and status here (UML's own files
+    # under build/uml): with too little room it fails for want of space,
+    # which is zsbed's failure, not the kernel's.
+    host = (results, paths.BUILD / "uml")
+    disk.check_full("", *host, during=f" before the boot {name}")
+    with disk.writing(results):
+        dmesg_dir.mkdir(parents=True, exist_ok=True)
+        outdir.mkdir(parents=True, exist_ok=True)
+        plan = outdir / "plan"
+        write_plan(plan, programs)
     say(f"[boot] {name}: {kernel.variant} UML, {len(programs)} programs, timeout {timeout:.0f}s")
     log = dmesg_dir / f"{name}.log"
-    b = boot(kernel, init, plan, outdir, log, name, timeout, extra)
+    with disk.writing(log):
+        b = boot(kernel, init, plan, outdir, log, name, timeout, extra)
+    disk.check_full("", *host, below=disk.FILLED,
+                    during=f" during the boot {name}: zsbed could not write what it "
+                           f"produced (a host-side failure, not the kernel's)")
     text = log.read_text(errors="replace")
     findings = dmesg.check(text)
     cases = [boot_case(b, findings), dmesg_case(b, findings)]

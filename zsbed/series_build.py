@@ -17,12 +17,11 @@ changed since the last pass.
 from __future__ import annotations
 
 import hashlib
-import json
 import subprocess
 import time
 from pathlib import Path
 
-from zsbed import configure, deps, paths
+from zsbed import configure, deps, disk, paths
 from zsbed.build import build_kernel, run_make
 from zsbed.errors import ZsbedError
 from zsbed.fetch import Tree
@@ -86,7 +85,7 @@ def check_fault_points(src: Path, digest: str, frags: list[Path]) -> None:
         raise ZsbedError(f"{paths.show(obj)}: no reference to {FAULT_SYMBOL}() with "
                          f"CONFIG_{FAULT_OPTION}=y: the check below could not fail")
     off = UM_DIR.with_name("series-um-nofault.config")
-    off.write_text(f"# CONFIG_{FAULT_OPTION} is not set\n")
+    disk.write_text(off, f"# CONFIG_{FAULT_OPTION} is not set\n")
     what = f"series-um, {FAULT_OPTION} off"
     cdigest = configure.configure(src, f"{src}:{digest}", what, UM_DIR, frags + [off],
                                   verify=[off])
@@ -123,13 +122,15 @@ def series_build(tree: Tree, series: str | None) -> int:
         return 0
     frags = configure.fragments("fast")
     digest = _digest(tree, patches, frags)
-    if STAMP.is_file() and json.loads(STAMP.read_text()).get("digest") == digest:
+    passed = disk.read_state(STAMP, "series-build", ("digest",))
+    if passed and passed["digest"] == digest:
         say(f"[series-build] {len(patches)} patches unchanged since the last pass: "
             f"nothing to build")
         return 0
-    STAMP.unlink(missing_ok=True)
+    with disk.writing(STAMP):
+        STAMP.unlink(missing_ok=True)
     src = build_prefixes(tree, patches, frags)
     check_fault_points(src, digest, frags)
     build_x86(src, digest, patches)
-    STAMP.write_text(json.dumps({"digest": digest}) + "\n")
+    disk.write_json(STAMP, {"digest": digest})
     return 0
