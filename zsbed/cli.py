@@ -12,7 +12,8 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Callable
 
-from zsbed import configure, deps, fault, paths, plan, verdict
+from zsbed import (configure, crash, deps, disk, fault, paths, plan, preflight, textfile,
+                   verdict)
 from zsbed.build import Kernel, build_guest, build_kernel, build_selftests
 from zsbed.errors import ZsbedError
 from zsbed.fetch import Tree, fetch
@@ -46,11 +47,14 @@ def build_dir(tree: Tree, variant: str) -> Path:
 
 
 def prepare(args: argparse.Namespace, extra: tuple[Patch, ...] = ()) -> Prepared:
-    """Fetch, patch, configure and build: everything up to the boot."""
-    configure.fragments(args.variant)     # a bad VARIANT= fails before any work
-    verdict.SkipList.load(variants=configure.variants())   # and a bad skip list
+    """Fetch, patch, configure and build: everything up to the boot.
+
+    The command has checked its other inputs (preflight) before this.
+    """
+    frags = configure.fragments(args.variant)     # a bad VARIANT= fails before any work
     deps.ensure()
     tree = fetch(args.ksrc)
+    configure.requested(tree.path, frags)         # fragments parse, before patching
     src, source_digest = patch(tree, args.series, extra)
     bdir = build_dir(tree, args.variant)
     # the tree's location is part of its identity: kbuild output refers to it
@@ -79,13 +83,13 @@ def cmd_uml_test(args: argparse.Namespace) -> int:
     """Build, boot the default plan once, and report through pytest."""
     from zsbed import report
 
+    preflight.check(args, plan_variants=[args.variant])
     prep = prepare(args)
     run = report.new_run(args.variant)
     cases = selftest_cases(prep, args.variant, run, args.timeout)
     info = report.RunInfo(variant=args.variant, kernel=prep.tree.kernel)
     report.write_cases(run, info, cases)
-    import pytest
-    code = pytest.main(report.pytest_args(run, args.pytest_args))
+    code = report.run_pytest(run, args.pytest_args)
     say(f"results: {paths.show(run)} (results/latest): summary.json, junit.xml, ktap/, dmesg/")
     return int(code)
 
@@ -122,6 +126,7 @@ def cmd_fault(args: argparse.Namespace) -> int:
         for s in chosen:
             print(f"{s.name:34} [{s.variant}] {s.purpose}")
         return 0
+    preflight.check(args, {args.variant or s.variant for s in chosen}, chosen)
     run = report.new_run("fault")
     cases: list[Case] = []
     for scenario in sorted(chosen, key=lambda s: s.variant):
@@ -130,8 +135,7 @@ def cmd_fault(args: argparse.Namespace) -> int:
     info = report.RunInfo(variant=args.variant or "per-scenario",
                           kernel=fetch(args.ksrc).kernel)
     report.write_cases(run, info, cases)
-    import pytest
-    code = pytest.main(report.pytest_args(run, args.pytest_args))
+    code = report.run_pytest(run, args.pytest_args)
     say(f"results: {paths.show(run)} (results/latest)")
     return int(code)
 
@@ -140,16 +144,15 @@ def cmd_flaky(args: argparse.Namespace) -> int:
     """Boot the plan and every scenario N times on the unmutated series;
     every case must fail 0 of N times."""
     import copy
-    import json
 
     from zsbed import report
 
     if args.n < 1:
         raise ZsbedError(f"N={args.n}: must be at least 1")
     variants = [v for v in (args.variants or "fast,deep").split(",") if v]
-    for v in variants:
-        configure.fragments(v)
     chosen = fault.scenarios(args.scenario) if args.scenario else fault.scenarios()
+    plan_variants = [] if args.scenario else variants
+    preflight.check(args, {s.variant for s in chosen} | set(plan_variants), chosen, plan_variants)
     run = report.new_run("flaky")
     runs: list[list[Case]] = []
     for n in range(1, args.n + 1):
@@ -168,14 +171,13 @@ def cmd_flaky(args: argparse.Namespace) -> int:
         bad = sum(c.outcome in verdict.FAILED for c in cases)
         say(f"[flaky] run {n} of {args.n}: {len(cases)} cases, {bad} failed")
     rows = verdict.flaky_rows(runs)
-    (run / "flaky.json").write_text(json.dumps({"runs": args.n, "variants": variants,
-                                                "cases": rows}, indent=1) + "\n")
+    disk.write_json(run / "flaky.json", {"runs": args.n, "variants": variants, "cases": rows})
     failing = [r for r in rows if r["failed"]]
     lines = ["| case | failed | runs | first failure |", "|---|--:|--:|---|"]
     lines += [f"| {r['case']} | {r['failed']} | {r['runs']} | "
               f"{r['first_failure'][:120].replace('|', '/')} |" for r in failing]
     table = "\n".join(lines)
-    (run / "flaky.md").write_text(f"{args.n} runs of {len(rows)} cases "
+    disk.write_text(run / "flaky.md", f"{args.n} runs of {len(rows)} cases "
                                   f"({', '.join(variants)} plan, {len(chosen)} scenarios); "
                                   f"{len(failing)} failed at least once\n\n{table}\n")
     if failing:
@@ -201,6 +203,10 @@ def cmd_mutants(args: argparse.Namespace) -> int:
         prep = prepare(margs, extra=(mutant.patch,))
         return selftest_cases(prep, variant, results, None)
 
+    chosen = mutants.select(args.mutant)
+    preflight.check(args, {args.variant} | {v for m in chosen for v in m.variants},
+                    [s for m in chosen if m.scenario for s in fault.scenarios(m.scenario)],
+                    {v for m in chosen if not m.scenario for v in m.variants})
     run = report.new_run("mutants")
     try:
         return mutants.run_all(args, run_cases, args.mutant, run, args.repeat)
@@ -215,13 +221,15 @@ def cmd_coverage(args: argparse.Namespace) -> int:
 
     from zsbed import coverage, report
 
-    deps.ensure(coverage=True)
     coverage.load_sites()                 # a bad site list fails before any work
     without = set(filter(None, (args.without or "").split(",")))
     scenarios = fault.scenarios()
     unknown = without - {s.name for s in scenarios}
     if unknown:
         raise ZsbedError(f"WITHOUT={','.join(sorted(unknown))}: no such scenario in fault/")
+    preflight.check(args, coverage.MODES.values(),
+                    [s for s in scenarios if s.name not in without], coverage.MODES.values())
+    deps.ensure(coverage=True)
     run = report.new_run("coverage")
     cases: list[Case] = []
     traces: dict[str, list[coverage.Trace]] = {}
@@ -248,8 +256,7 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     assert src is not None
     info = report.RunInfo(variant="coverage", kernel=fetch(args.ksrc).kernel)
     report.write_cases(run, info, cases)
-    import pytest
-    code = int(pytest.main(report.pytest_args(run, [])))
+    code = report.run_pytest(run, [])
     out = run / "coverage"
     results_, files = coverage.report(src, traces, out)
     coverage.print_summary(results_, files)
@@ -267,6 +274,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from zsbed import bench, report
 
     s = bench.settings(args.quick, args.mib, args.rounds)
+    preflight.check(args)
+    bench.kernel_patches(args.series)
     deps.ensure(bench=True)
     tree = fetch(args.ksrc)
     run = report.new_run("bench")
@@ -280,6 +289,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    preflight.check(args, [args.variant])
     prep = prepare(args)
     say(f"kernel: {paths.show(prep.kernel.linux)} ({prep.tree.kernel})")
     return 0
@@ -307,6 +317,7 @@ def cmd_checkpatch(args: argparse.Namespace) -> int:
     """checkpatch.pl --strict on every patch a run would apply."""
     from zsbed.checkpatch import checkpatch
 
+    preflight.check(args)
     deps.ensure()
     return checkpatch(fetch(args.ksrc), args.series)
 
@@ -315,6 +326,7 @@ def cmd_series_build(args: argparse.Namespace) -> int:
     """Each patch builds, fault points compile away, x86_64 objects compile."""
     from zsbed.series_build import series_build
 
+    preflight.check(args, ["fast"])
     deps.ensure()
     return series_build(fetch(args.ksrc), args.series)
 
@@ -337,7 +349,7 @@ def cmd_test_data(args: argparse.Namespace) -> int:
 
 def cmd_variants(args: argparse.Namespace) -> int:
     for name in configure.variants():
-        first = (paths.UML_CONFIG / f"{name}.config").read_text().splitlines()[:1]
+        first = textfile.read_text(paths.UML_CONFIG / f"{name}.config").splitlines()[:1]
         print(f"{name:19} {first[0].lstrip('# ') if first else ''}")
     return 0
 
@@ -447,6 +459,7 @@ def _lock_tree() -> IO[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     args = parser().parse_args(argv)
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _interrupt)
@@ -458,8 +471,11 @@ def main(argv: list[str] | None = None) -> int:
             if held:
                 held.close()
     except ZsbedError as exc:
-        print(f"zsbed: error: {exc}", file=sys.stderr)
+        print(f"zsbed: error: {crash.oneline(str(exc), 1000)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("zsbed: interrupted; UML processes killed, partial results kept", file=sys.stderr)
+        print("zsbed: interrupted; no UML left running, partial results kept; the next run "
+              "redoes what was cut short", file=sys.stderr)
         return 130
+    except Exception as exc:         # the last line of defence: one line, traceback saved
+        return crash.handle(exc, argv)

@@ -28,9 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zsbed import paths, tomlfile
+from zsbed import configure, paths, tomlfile
+from zsbed.boot import cmdline_problem
 from zsbed.errors import ZsbedError
-from zsbed.run import Program
+from zsbed.run import Program, plan_problem, word_problem
 from zsbed.verdict import OPS, Expect
 
 FAULT_DIR = paths.REPO / "fault"
@@ -71,9 +72,27 @@ def _str_list(value: Any, where: str, key: str) -> list[str]:
     return list(value)
 
 
+def _words(value: Any, where: str, key: str) -> list[str]:
+    """A list of strings, each of which can pass through the plan as one argv word."""
+    words = _str_list(value, where, key)
+    for word in words:
+        why = word_problem(word)
+        if why:
+            raise _fail(where, f"{key}: {word!r} {why}")
+    return words
+
+
+def _integer(value: Any) -> bool:
+    """A TOML integer; a boolean is not one (Python counts True as 1)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def load(path: Path) -> Scenario:
     """Parse one scenario file; errors name the file, the key and the reason."""
     where = paths.show(path)
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", path.stem):
+        raise _fail(where, "a scenario's file name must be letters, digits, '_' and '-' "
+                           "(it names its test cases)")
     data = tomlfile.read(path)
     unknown = set(data) - TOP_KEYS
     if unknown:
@@ -83,15 +102,25 @@ def load(path: Path) -> Scenario:
             raise _fail(where, f"missing key '{key}'")
     if not isinstance(data["purpose"], str) or not isinstance(data["variant"], str):
         raise _fail(where, "'purpose' and 'variant' must be strings")
+    if data["variant"] not in configure.variants():
+        raise _fail(where, f"variant: no uml-config/{data['variant']}.config "
+                           f"(variants: {', '.join(configure.variants())})")
     timeout = data.get("timeout", 120)
-    if not isinstance(timeout, int) or timeout <= 0:
+    if not _integer(timeout) or timeout <= 0:
         raise _fail(where, "'timeout' must be a positive integer")
+    boot = _str_list(data.get("boot", []), where, "boot")
+    for word in boot:
+        if cmdline_problem(word):
+            raise _fail(where, f"boot: {word!r} {cmdline_problem(word)}")
     settings: list[tuple[str, str]] = []
     counters: list[str] = [f"{DEBUGFS}/fault_stats", f"{DEBUGFS}/class_bits"]
     faults = data.get("faults", {})
     if not isinstance(faults, dict):
         raise _fail(where, "'faults' must be a table of fault points")
     for point, attrs in faults.items():
+        if not re.fullmatch(r"[\w-]+", point):
+            raise _fail(where, f"faults: {point!r} is not a fault point's name "
+                               f"(a directory of {DEBUGFS})")
         if not isinstance(attrs, dict):
             raise _fail(where, f"faults.{point} must be a table")
         bad = set(attrs) - ATTR_KEYS
@@ -99,7 +128,7 @@ def load(path: Path) -> Scenario:
             raise _fail(where, f"faults.{point}: unknown attribute '{sorted(bad)[0]}' "
                                f"(known: {', '.join(sorted(ATTR_KEYS))})")
         for attr, value in attrs.items():
-            if not isinstance(value, int) or isinstance(value, bool):
+            if not _integer(value):
                 raise _fail(where, f"faults.{point}.{attr} must be an integer")
             settings.append((f"{DEBUGFS}/{point}/{attr}", str(value)))
         counters.append(f"{DEBUGFS}/{point}/times")
@@ -107,10 +136,15 @@ def load(path: Path) -> Scenario:
     if not isinstance(extra, dict):
         raise _fail(where, "'settings' must be a table of path = value")
     for spath, value in extra.items():
-        if not spath.startswith("/") or not isinstance(value, (str, int)):
-            raise _fail(where, f"settings: '{spath}' must be an absolute path = string or integer")
+        if (not spath.startswith("/") or "=" in spath or word_problem(spath)
+                or not isinstance(value, (str, int)) or isinstance(value, bool)):
+            raise _fail(where, f"settings: {spath!r} must be an absolute path (one word, "
+                               f"no '=') = a string or an integer")
+        if word_problem(str(value)):
+            raise _fail(where, f"settings: {spath!r}: the value {str(value)!r} "
+                               f"{word_problem(str(value))}")
         settings.append((spath, str(value)))
-    counters += _str_list(data.get("counters", []), where, "counters")
+    counters += _words(data.get("counters", []), where, "counters")
     workloads = []
     if not isinstance(data["workload"], list) or not data["workload"]:
         raise _fail(where, "'workload' must be a non-empty array of tables")
@@ -119,8 +153,8 @@ def load(path: Path) -> Scenario:
             raise _fail(where, f"workload #{index}: missing key 'program'")
         if set(w) - {"program", "args"}:
             raise _fail(where, f"workload #{index}: unknown key '{sorted(set(w) - {'program', 'args'})[0]}'")
-        workloads.append(Workload(w["program"], tuple(_str_list(w.get("args", []), where,
-                                                                f"workload #{index}.args"))))
+        workloads.append(Workload(w["program"], tuple(_words(w.get("args", []), where,
+                                                             f"workload #{index}.args"))))
     expects = []
     if not isinstance(data["expect"], list) or not data["expect"]:
         raise _fail(where, "'expect' must be a non-empty array: a scenario must prove it fired")
@@ -130,7 +164,7 @@ def load(path: Path) -> Scenario:
         ops = [op for op in OPS if op in e]
         if len(ops) != 1 or set(e) - {"counter", "pool", *OPS}:
             raise _fail(where, f"expect #{index}: needs exactly one of min, max, eq")
-        if not isinstance(e[ops[0]], int) or isinstance(e[ops[0]], bool):
+        if not _integer(e[ops[0]]):
             raise _fail(where, f"expect #{index}.{ops[0]} must be an integer")
         pool = e.get("pool")
         per_pool = e["counter"].startswith("deferred.")
@@ -142,7 +176,7 @@ def load(path: Path) -> Scenario:
                                f"deferred.* counters")
         expects.append(Expect(e["counter"], ops[0], e[ops[0]], pool))
     return Scenario(name=path.stem, purpose=data["purpose"], variant=data["variant"],
-                    boot=_str_list(data.get("boot", []), where, "boot"), timeout=timeout,
+                    boot=boot, timeout=timeout,
                     settings=settings, workloads=workloads, counters=counters,
                     expects=expects)
 
@@ -188,6 +222,9 @@ def programs(s: Scenario, progs: dict[str, Path]) -> list[Program]:
         plan.append(Program(f"{prefix}.{index}.{w.program}", (str(progs[w.program]), *w.args),
                             s.timeout))
     plan.append(Program(f"{prefix}.counters", (str(progs["fault_ctl"]), "dump", *s.counters), 30))
+    for prog in plan:
+        if plan_problem(prog):
+            raise ZsbedError(f"fault/{s.name}.toml: {prog.name}: {plan_problem(prog)}")
     return plan
 
 

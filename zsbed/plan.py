@@ -1,9 +1,9 @@
 """The selftest plan: which programs a boot runs, with which arguments.
 
-``selftests/<dir>/plan.toml`` lists runs in order; ``{placeholder}``
-arguments take the variant's ``[sizes.<variant>]`` values (falling back to
-``[sizes.default]``). A malformed plan fails with the file, the entry and
-what is wrong.
+``selftests/<dir>/plan.toml`` lists runs in order; a ``{name}`` in an
+argument takes the variant's ``[sizes.<variant>]`` value (falling back to
+``[sizes.default]``); no other braces are allowed. A malformed plan fails
+with the file, the entry and what is wrong, before anything is built.
 """
 from __future__ import annotations
 
@@ -13,20 +13,39 @@ from typing import Any
 
 from zsbed import paths, tomlfile
 from zsbed.errors import ZsbedError
-from zsbed.run import Program
+from zsbed.run import Program, plan_problem
 
 DEFAULT_TIMEOUT = 60
-NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+NAME = re.compile(r"[A-Za-z0-9_.-]+")
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
 def _sizes(data: dict[str, Any], variant: str, where: str) -> dict[str, str]:
     sizes = data.get("sizes", {})
     if not isinstance(sizes, dict):
         raise ZsbedError(f"{where}: [sizes] must be a table")
-    chosen = sizes.get(variant, sizes.get("default", {}))
+    name = variant if variant in sizes else "default"
+    chosen = sizes.get(name, {})
     if not isinstance(chosen, dict):
-        raise ZsbedError(f"{where}: [sizes.{variant}] must be a table")
+        raise ZsbedError(f"{where}: [sizes.{name}] must be a table")
+    for key, value in chosen.items():
+        if not isinstance(value, (int, str)) or isinstance(value, bool):
+            raise ZsbedError(f"{where}: [sizes.{name}] {key}: must be an integer or a string")
     return {str(k): str(v) for k, v in chosen.items()}
+
+
+def _fill(arg: str, sizes: dict[str, str], entry: str, variant: str) -> str:
+    """``arg`` with each ``{name}`` replaced by its size."""
+    def size(m: re.Match[str]) -> str:
+        if m.group(1) not in sizes:
+            raise ZsbedError(f"{entry}: no size '{m.group(1)}' in [sizes.{variant}] "
+                             f"or [sizes.default]")
+        return sizes[m.group(1)]
+
+    filled = PLACEHOLDER.sub(size, arg)
+    if "{" in PLACEHOLDER.sub("", arg) or "}" in PLACEHOLDER.sub("", arg):
+        raise ZsbedError(f"{entry}: {arg!r}: a brace that is not a {{name}} placeholder")
+    return filled
 
 
 def load(plan_file: Path, variant: str, progs: dict[str, Path],
@@ -43,8 +62,10 @@ def load(plan_file: Path, variant: str, progs: dict[str, Path],
     seen = set()
     for index, run in enumerate(runs, 1):
         entry = f"{where}: [[run]] #{index}"
+        if not isinstance(run, dict):
+            raise ZsbedError(f"{entry}: must be a table")
         name = run.get("name")
-        if not isinstance(name, str) or not NAME.match(name):
+        if not isinstance(name, str) or not NAME.fullmatch(name):
             raise ZsbedError(f"{entry}: 'name' must be a word ([A-Za-z0-9_.-])")
         if name in seen:
             raise ZsbedError(f"{entry}: name '{name}' used twice")
@@ -53,20 +74,19 @@ def load(plan_file: Path, variant: str, progs: dict[str, Path],
         if unknown:
             raise ZsbedError(f"{entry} ({name}): unknown key '{sorted(unknown)[0]}'")
         program = run.get("program", name)
-        if program not in progs:
+        if not isinstance(program, str) or program not in progs:
             raise ZsbedError(f"{entry} ({name}): program '{program}' is not in "
                              f"TEST_GEN_PROGS ({', '.join(sorted(progs))})")
         args = run.get("args", [])
         if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
             raise ZsbedError(f"{entry} ({name}): 'args' must be a list of strings")
-        try:
-            args = [a.format_map(sizes) for a in args]
-        except KeyError as exc:
-            raise ZsbedError(f"{entry} ({name}): no size {exc} in [sizes.{variant}] "
-                             f"or [sizes.default]") from exc
+        args = [_fill(a, sizes, f"{entry} ({name})", variant) for a in args]
         timeout = run.get("timeout", DEFAULT_TIMEOUT)
-        if not isinstance(timeout, int) or timeout <= 0:
+        if not isinstance(timeout, int) or isinstance(timeout, bool) or timeout <= 0:
             raise ZsbedError(f"{entry} ({name}): 'timeout' must be a positive integer")
-        programs.append(Program(name=f"{prefix}.{name}", argv=(str(progs[program]), *args),
-                                timeout=int(timeout * timeout_scale)))
+        prog = Program(name=f"{prefix}.{name}", argv=(str(progs[program]), *args),
+                       timeout=max(1, int(timeout * timeout_scale)))
+        if plan_problem(prog):
+            raise ZsbedError(f"{entry} ({name}): {plan_problem(prog)}")
+        programs.append(prog)
     return programs

@@ -1,0 +1,57 @@
+"""Every input a command uses, checked before anything is fetched or built.
+
+Each input keeps its loader in the module that owns its format (patch:
+series files, mboxes and patches; configure: fragments and their
+``# zsbed-`` lines; plan, fault, mutants, coverage, verdict: their TOML;
+fetch: KSRC). This module only knows which inputs a command uses, and
+loads them all up front, so that a bad one ends in one line naming the
+file, the key or line, and the problem, before the first build, and
+before a kernel tree is downloaded. Workload and plan programs are
+checked against the programs the selftests Makefile will build, and
+every argv word against what the guest's plan can carry.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+from typing import Iterable
+
+from zsbed import build, configure, fault, paths, plan
+from zsbed.errors import ZsbedError
+from zsbed.fetch import user_tree
+from zsbed.patch import Patch, select_patches
+from zsbed.verdict import SkipList
+
+PLAN = paths.SELFTESTS / "zsmalloc" / "plan.toml"
+
+
+def checkout() -> None:
+    """kbuild cannot build in (and the plan cannot name) a path with a space or colon."""
+    if re.search(r"[\s:]", str(paths.REPO)):
+        raise ZsbedError(f"{paths.REPO}: the checkout's path has a space or a colon, which "
+                         f"kbuild cannot build in; clone zsbed elsewhere")
+
+
+def check(args: argparse.Namespace, variants: Iterable[str] = (),
+          scenarios: Iterable[fault.Scenario] = (), plan_variants: Iterable[str] = (),
+          patches: bool = True) -> list[Patch]:
+    """Load every input of a run; return the patches it will apply.
+
+    ``variants``: the variants it builds; ``scenarios``: the scenarios it
+    boots (each in ``args.variant`` or its own variant); ``plan_variants``:
+    the variants it boots the selftest plan in.
+    """
+    checkout()
+    if args.ksrc:
+        user_tree(args.ksrc)
+    chosen = set(variants)
+    progs = build.selftest_programs()
+    for s in scenarios:
+        chosen.add(getattr(args, "variant", None) or s.variant)
+        fault.programs(s, progs)
+    chosen |= set(plan_variants)
+    metas = {v: configure.variant_meta(v) for v in sorted(chosen)}
+    SkipList.load(variants=configure.variants())
+    for v in plan_variants:
+        plan.load(PLAN, v, progs, float(metas[v].get("timeout-scale", 1)))
+    return select_patches(args.series) if patches else []
