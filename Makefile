@@ -90,7 +90,7 @@ pipeline-bench:
 	@$(ZSBED) pipeline-bench $(if $(COLD),--cold)
 
 unit:
-	@$(ZSBED) unit
+	@$(ZSBED) unit $(if $(KSRC),--ksrc=$(KSRC)) -- $(PYTEST)
 
 # Refresh tests/data from real runs: make test-data RESULTS="results/a results/b ..."
 test-data:

@@ -6,11 +6,21 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+from hypothesis.configuration import set_hypothesis_home_dir
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 DATA = Path(__file__).resolve().parent / "data"
+
+# The fuzz tests (test_fuzz.py): few examples, so make unit stays fast;
+# ZSBED_FUZZ_EXAMPLES=N for a longer run. No example database; hypothesis's
+# own cache (a Unicode table) goes under work/, not into the checkout's top.
+set_hypothesis_home_dir(str(REPO / "work" / "hypothesis"))
+settings.register_profile("zsbed", max_examples=int(os.environ.get("ZSBED_FUZZ_EXAMPLES", "40")),
+                          deadline=None, database=None, print_blob=True)
+settings.load_profile("zsbed")
 
 
 @pytest.fixture(scope="session")

@@ -68,3 +68,18 @@ def test_real_default_boot_log(ktree: Path, data: Path) -> None:
     assert len(suite) >= 9
     assert sorted(out) == sorted(f"kunit.zsmalloc.{c}" for c in suite)
     assert set(out.values()) == {"passed"}
+
+
+def test_a_plan_promising_more_tests_than_lines_is_capped(ktree: Path) -> None:
+    """kunit_parser adds a missing subtest per promised test: 1..99999999999
+    would fill the host's memory (the fuzz tests found it)."""
+    cases = parse_ktap(ktree, ["KTAP version 1", "1..99999999999", "ok 1 a"], "st")
+    out = _outcomes(cases)
+    assert out["st.a"] == "passed" and out["st.<plan>"] == "error"
+    assert len(cases) < 10
+
+
+def test_what_the_kernel_parser_cannot_take_is_an_error_case(ktree: Path) -> None:
+    cases = parse_ktap(ktree, ["TAP version 13", "1..1", "ok " + "9" * 5000 + " x"], "st")
+    assert [(c.name, c.outcome) for c in cases] == [("st.<parse>", "error")]
+    assert "kunit_parser failed on this KTAP: ValueError" in cases[0].message

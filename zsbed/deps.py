@@ -25,6 +25,7 @@ NEEDED: tuple[tuple[str, str], ...] = (
     ("python3-pytest", "py:pytest"),
     ("python3-ply", "py:ply"),        # checkpatch's SPDX check
     ("python3-git", "py:git"),        # checkpatch's SPDX check
+    ("python3-hypothesis", "py:hypothesis"),   # make unit's fuzz tests
 )
 # only for make coverage / make bench
 COVERAGE: tuple[tuple[str, str], ...] = (("gcovr", "cmd:gcovr"),)
