@@ -389,6 +389,19 @@ static inline int zs_deferred_read(const char *pool, struct zs_deferred *d)
 	return 0;
 }
 
+/*
+ * Hold @pool's backstop off for @ms (deferred_max_delay_ms, 0010), so that
+ * handles queued below half capacity stay pending with the drain idle.
+ * 0 or -errno (-ENOENT: the series has no backstop to hold).
+ */
+static inline int zs_deferred_hold(const char *pool, const char *ms)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), ZS_DEBUGFS "%s/deferred_max_delay_ms", pool);
+	return sysfs_write(path, ms);
+}
+
 /* Forget what the fault points observed of @pool's queue so far. */
 static inline void zs_deferred_reset_observed(const char *pool)
 {

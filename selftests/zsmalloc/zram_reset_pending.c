@@ -10,7 +10,11 @@
  * handles at the reset are the point of the test: when none were (the
  * series stopped deferring, or the drain won the race), it fails.
  *
- *	zram_reset_pending [-m MiB]
+ *	zram_reset_pending [-m MiB] [-H ms]
+ *
+ * -H holds the pool's backstop off for that long (deferred_max_delay_ms),
+ * so that every handle is still pending, with the drain idle, at the
+ * reset: only zs_destroy_pool()'s own flush can free them then.
  */
 #include "kselftest.h"
 #include "zram_lib.h"
@@ -19,12 +23,15 @@ int main(int argc, char **argv)
 {
 	size_t mib = 16, psz = sysconf(_SC_PAGESIZE), bytes;
 	struct zs_deferred d;
+	const char *hold = NULL;
 	int opt, err, have_deferred;
 	void *mem;
 
-	while ((opt = getopt(argc, argv, "m:")) != -1) {
+	while ((opt = getopt(argc, argv, "m:H:")) != -1) {
 		if (opt == 'm')
 			mib = strtoul(optarg, NULL, 0);
+		else if (opt == 'H')
+			hold = optarg;
 	}
 	bytes = mib << 20;
 	ksft_print_header();
@@ -33,6 +40,8 @@ int main(int argc, char **argv)
 	ksft_set_plan(3);
 
 	err = zram_swap_setup(4 * bytes);
+	if (!err && hold)
+		err = zs_deferred_hold("zram0", hold);
 	if (err)
 		ksft_exit_fail_msg("zram swap set-up: %s\n", strerror(-err));
 	mem = map_paged_out(bytes / psz, psz, 1);

@@ -17,8 +17,13 @@
  * so that zsbed's fault scenarios can hold a counter to the right pool.
  *
  *	zswap_invalidate [-m MiB] [-w writeback MiB] [-t ms] [-s compressor] [-x] [-B]
+ *			 [-H ms]
  *
  * -B reports the backstop's wait without checking it (see swap_release).
+ *
+ * -H holds the zswap pool's backstop off for that long
+ * (deferred_max_delay_ms): with -s, the old pool is then destroyed with
+ * every handle still pending and its drain idle.
  *
  * -x releases the stored pages by exiting instead: a child stores them and
  * exits, and exit_mmap() frees the entries through zswap_invalidate().
@@ -134,7 +139,7 @@ int main(int argc, char **argv)
 	double timeout_ms = 5000, returned, start;
 	char pool[NAME_MAX + 1] = "", new_pool[NAME_MAX + 1] = "";
 	long long surv_bad = -1;
-	const char *switch_to = NULL;
+	const char *switch_to = NULL, *hold = NULL;
 	bool by_exit = false, wrote_back, backstop_report_only = false;
 	void *extra[MAX_EXTRA];
 	int i, nr_extra;
@@ -143,7 +148,7 @@ int main(int argc, char **argv)
 	int opt, err;
 	void *mem;
 
-	while ((opt = getopt(argc, argv, "m:w:t:s:xB")) != -1) {
+	while ((opt = getopt(argc, argv, "m:w:t:s:xBH:")) != -1) {
 		if (opt == 'm')
 			mib = strtoul(optarg, NULL, 0);
 		else if (opt == 'w')
@@ -156,6 +161,8 @@ int main(int argc, char **argv)
 			by_exit = true;
 		else if (opt == 'B')
 			backstop_report_only = true;
+		else if (opt == 'H')
+			hold = optarg;
 	}
 	pages = (mib << 20) / psz;
 	wb_pages = (wb_mib << 20) / psz;
@@ -177,6 +184,11 @@ int main(int argc, char **argv)
 				   strerror(-err));
 	printf("# pool %s %s\n", switch_to ? "zswap-old" : "zswap", pool);
 	zs_deferred_reset_observed(pool);
+	if (hold) {
+		err = zs_deferred_hold(pool, hold);
+		if (err)
+			ksft_exit_fail_msg("%s: deferred_max_delay_ms: %s\n", pool, strerror(-err));
+	}
 	/* the survivor's data goes to zswap first, and is part of the baseline */
 	err = survivor_start(&surv, pages / 4, psz, 0x77770000ULL);
 	if (err)
