@@ -3,6 +3,7 @@
 #   make uml-test [VARIANT=fast] [KSRC=dir] [SERIES=dir|mbox|none] [K=expr]
 #   make check     unit tests, checkpatch, workflow, series-build, uml-test fast + deep,
 #                  fault, coverage
+#   make fault|mutants|coverage|flaky SHARD=i/N; make merge RESULTS="dir..."
 #   make help
 
 PY      := /usr/bin/python3
@@ -10,8 +11,9 @@ VARIANT ?= fast
 ZSBED   := PYTHONPATH=$(CURDIR) PYTHONDONTWRITEBYTECODE=1 $(PY) -m zsbed
 OPTS     = --variant=$(VARIANT) $(if $(KSRC),--ksrc=$(KSRC)) $(if $(SERIES),--series=$(SERIES))
 PYTEST   = $(if $(K),-k "$(K)")
+SHARDOPT = $(if $(SHARD),--shard=$(SHARD))
 
-.PHONY: help uml-test check unit test-data flaky checkpatch series-build workflow fault mutants coverage bench build variants pipeline-bench clean distclean
+.PHONY: help uml-test check unit test-data flaky checkpatch series-build workflow fault mutants coverage bench build variants pipeline-bench merge clean distclean
 
 help:
 	@echo "zsbed: user-mode Linux test bed for the zsmalloc zs_free() series"
@@ -34,6 +36,11 @@ help:
 	@echo "  make coverage   gcov of zsmalloc/zram/zswap over KUnit, selftests and every scenario,"
 	@echo "                  both lookup modes; fails if a fallback site was never hit"
 	@echo "                  (WITHOUT=scenario[,..] leaves scenarios out)"
+	@echo "  SHARD=i/N       on fault, mutants, coverage, flaky: only shard i of N of the boots"
+	@echo "                  (a stable split by name); results/<time>-fault-shard1of3/ and so on"
+	@echo "  make merge      RESULTS=\"dir...\": shards and job results as one report (summary.json,"
+	@echo "                  junit.xml, mutants, coverage); fails if a shard is missing or failed"
+	@echo "                  (MATRIX=1: also if a results part of the CI matrix is missing)"
 	@echo "  make bench      munmap/exit timing on fallback, classbits and deferred kernels"
 	@echo "                  (QUICK=1: 32 MiB, 3 rounds; MIB=, ROUNDS=)"
 	@echo "  make build      everything up to the boot (fetch, patch, configure, build)"
@@ -65,19 +72,25 @@ FOPTS    = $(if $(filter command line,$(origin VARIANT)),--variant=$(VARIANT)) \
            $(if $(KSRC),--ksrc=$(KSRC)) $(if $(SERIES),--series=$(SERIES))
 
 fault:
-	@$(ZSBED) fault $(FOPTS) $(if $(SCENARIO),--scenario=$(SCENARIO)) $(if $(LIST),--list) -- $(PYTEST)
+	@$(ZSBED) fault $(FOPTS) $(if $(SCENARIO),--scenario=$(SCENARIO)) $(if $(LIST),--list) \
+		$(SHARDOPT) -- $(PYTEST)
 
 flaky:
 	@$(ZSBED) flaky $(if $(N),--n=$(N)) $(if $(VARIANTS),--variants=$(VARIANTS)) \
 		$(if $(SCENARIO),--scenario=$(SCENARIO)) $(if $(KSRC),--ksrc=$(KSRC)) \
-		$(if $(SERIES),--series=$(SERIES))
+		$(if $(SERIES),--series=$(SERIES)) $(SHARDOPT)
 
 mutants:
-	@$(ZSBED) mutants $(OPTS) $(if $(MUTANT),--mutant=$(MUTANT)) $(if $(REPEAT),--repeat=$(REPEAT))
+	@$(ZSBED) mutants $(OPTS) $(if $(MUTANT),--mutant=$(MUTANT)) $(if $(REPEAT),--repeat=$(REPEAT)) \
+		$(SHARDOPT)
 
 coverage:
 	@$(ZSBED) coverage $(if $(KSRC),--ksrc=$(KSRC)) $(if $(SERIES),--series=$(SERIES)) \
-		$(if $(WITHOUT),--without=$(WITHOUT))
+		$(if $(WITHOUT),--without=$(WITHOUT)) $(SHARDOPT)
+
+# Shard and job results as one report: make merge RESULTS="dir..." [MATRIX=1]
+merge:
+	@$(ZSBED) merge $(if $(MATRIX),--matrix) $(RESULTS)
 
 bench:
 	@$(ZSBED) bench $(if $(KSRC),--ksrc=$(KSRC)) $(if $(SERIES),--series=$(SERIES)) \

@@ -85,6 +85,18 @@ def test_good_scenario_gets_to_the_fetch(bed: Path, monkeypatch: pytest.MonkeyPa
         cli.main(["fault", "--scenario", "s"])
 
 
+@pytest.mark.parametrize("argv", [["fault"], ["fault", "--list"], ["mutants"], ["coverage"],
+                                  ["flaky"]])
+@pytest.mark.parametrize("value, message", [
+    ("0/3", "SHARD=0/3: i must be between 1 and N (3)"),
+    ("4/3", "SHARD=4/3: i must be between 1 and N (3)"),
+    ("abc", "SHARD=abc: must be i/N, shard i of N (e.g. SHARD=2/3)"),
+])
+def test_bad_shard(bed: Path, capsys: pytest.CaptureFixture[str], argv: list[str],
+                   value: str, message: str) -> None:
+    assert one_line_error([*argv, "--shard", value], capsys) == message
+
+
 def _series(bed: Path, files: dict[str, bytes]) -> str:
     d = bed / "series-dir"
     shutil.rmtree(d, ignore_errors=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Callable
 
-from zsbed import (configure, crash, deps, disk, fault, paths, plan, preflight, textfile,
+from zsbed import (configure, crash, deps, fault, paths, plan, preflight, shard, textfile,
                    verdict)
 from zsbed.build import Kernel, build_guest, build_kernel, build_selftests
 from zsbed.errors import ZsbedError
@@ -86,12 +86,13 @@ def cmd_uml_test(args: argparse.Namespace) -> int:
     preflight.check(args, plan_variants=[args.variant])
     prep = prepare(args)
     run = report.new_run(args.variant)
+    shard.start(run, f"uml-test:{args.variant}", shard.WHOLE, ["main"], ["main"])
     cases = selftest_cases(prep, args.variant, run, args.timeout)
     info = report.RunInfo(variant=args.variant, kernel=prep.tree.kernel)
     report.write_cases(run, info, cases)
     code = report.run_pytest(run, args.pytest_args)
     say(f"results: {paths.show(run)} (results/latest): summary.json, junit.xml, ktap/, dmesg/")
-    return int(code)
+    return shard.finish(run, code)
 
 
 def scenario_cases(args: argparse.Namespace, scenario: fault.Scenario,
@@ -118,16 +119,24 @@ def scenario_cases(args: argparse.Namespace, scenario: fault.Scenario,
 
 
 def cmd_fault(args: argparse.Namespace) -> int:
-    """Run the fault scenarios (all, or SCENARIO=); LIST=1 lists them."""
+    """Run the fault scenarios (all, or SCENARIO=; SHARD=i/N: that shard's);
+    LIST=1 lists them."""
     from zsbed import report
 
-    chosen = fault.scenarios(args.scenario)
+    split = shard.parse(args.shard)
+    every = fault.scenarios(args.scenario)
+    chosen = split.pick(every, lambda s: s.name)
     if args.list:
+        if split.count > 1:
+            say(f"shard {split}: {len(chosen)} of {len(every)} scenarios")
         for s in chosen:
             print(f"{s.name:34} [{s.variant}] {s.purpose}")
         return 0
-    preflight.check(args, {args.variant or s.variant for s in chosen}, chosen)
-    run = report.new_run("fault")
+    preflight.check(args, {args.variant or s.variant for s in every}, every)
+    run = report.new_run("fault" + split.suffix)
+    shard.start(run, "fault", split, [s.name for s in chosen], [s.name for s in every])
+    if not chosen:
+        return shard.finish(run, report.nothing_ran(run, f"shard {split} holds no scenario"))
     cases: list[Case] = []
     for scenario in sorted(chosen, key=lambda s: s.variant):
         say(f"[fault] {scenario.name}: {scenario.purpose}")
@@ -137,27 +146,33 @@ def cmd_fault(args: argparse.Namespace) -> int:
     report.write_cases(run, info, cases)
     code = report.run_pytest(run, args.pytest_args)
     say(f"results: {paths.show(run)} (results/latest)")
-    return int(code)
+    return shard.finish(run, code)
 
 
 def cmd_flaky(args: argparse.Namespace) -> int:
     """Boot the plan and every scenario N times on the unmutated series;
-    every case must fail 0 of N times."""
+    every case must fail 0 of N times. SHARD=i/N: that shard's boots."""
     import copy
 
-    from zsbed import report
+    from zsbed import flaky, report
 
     if args.n < 1:
         raise ZsbedError(f"N={args.n}: must be at least 1")
+    split = shard.parse(args.shard)
     variants = [v for v in (args.variants or "fast,deep").split(",") if v]
-    chosen = fault.scenarios(args.scenario) if args.scenario else fault.scenarios()
+    every = fault.scenarios(args.scenario) if args.scenario else fault.scenarios()
     plan_variants = [] if args.scenario else variants
-    preflight.check(args, {s.variant for s in chosen} | set(plan_variants), chosen, plan_variants)
-    run = report.new_run("flaky")
+    preflight.check(args, {s.variant for s in every} | set(plan_variants), every, plan_variants)
+    whole = [f"main:{v}" for v in plan_variants] + [s.name for s in every]
+    plans = split.pick(plan_variants, lambda v: f"main:{v}")
+    chosen = split.pick(every, lambda s: s.name)
+    run = report.new_run("flaky" + split.suffix)
+    shard.start(run, "flaky", split, [f"main:{v}" for v in plans] + [s.name for s in chosen],
+                whole)
     runs: list[list[Case]] = []
     for n in range(1, args.n + 1):
         cases: list[Case] = []
-        for variant in variants if not args.scenario else []:
+        for variant in plans:
             vargs = copy.copy(args)
             vargs.variant = variant
             say(f"[flaky] run {n} of {args.n}: the plan ({variant})")
@@ -170,21 +185,8 @@ def cmd_flaky(args: argparse.Namespace) -> int:
         runs.append(cases)
         bad = sum(c.outcome in verdict.FAILED for c in cases)
         say(f"[flaky] run {n} of {args.n}: {len(cases)} cases, {bad} failed")
-    rows = verdict.flaky_rows(runs)
-    disk.write_json(run / "flaky.json", {"runs": args.n, "variants": variants, "cases": rows})
-    failing = [r for r in rows if r["failed"]]
-    lines = ["| case | failed | runs | first failure |", "|---|--:|--:|---|"]
-    lines += [f"| {r['case']} | {r['failed']} | {r['runs']} | "
-              f"{r['first_failure'][:120].replace('|', '/')} |" for r in failing]
-    table = "\n".join(lines)
-    disk.write_text(run / "flaky.md", f"{args.n} runs of {len(rows)} cases "
-                                  f"({', '.join(variants)} plan, {len(chosen)} scenarios); "
-                                  f"{len(failing)} failed at least once\n\n{table}\n")
-    if failing:
-        print(table)
-    say(f"[flaky] {args.n} runs, {len(rows)} cases: {len(failing)} failed at least once; "
-        f"results: {paths.show(run)}/flaky.md")
-    return 1 if failing else 0
+    return shard.finish(run, flaky.conclude(run, args.n, plans, len(chosen),
+                                            verdict.flaky_rows(runs)))
 
 
 def cmd_mutants(args: argparse.Namespace) -> int:
@@ -203,25 +205,35 @@ def cmd_mutants(args: argparse.Namespace) -> int:
         prep = prepare(margs, extra=(mutant.patch,))
         return selftest_cases(prep, variant, results, None)
 
-    chosen = mutants.select(args.mutant)
-    preflight.check(args, {args.variant} | {v for m in chosen for v in m.variants},
-                    [s for m in chosen if m.scenario for s in fault.scenarios(m.scenario)],
-                    {v for m in chosen if not m.scenario for v in m.variants})
-    run = report.new_run("mutants")
+    split = shard.parse(args.shard)
+    every = mutants.select(args.mutant)
+    preflight.check(args, {args.variant} | {v for m in every for v in m.variants},
+                    [s for m in every if m.scenario for s in fault.scenarios(m.scenario)],
+                    {v for m in every if not m.scenario for v in m.variants})
+    whole = mutants.pairs(every)
+    chosen = split.pick(whole, lambda p: mutants.entry(*p))
+    run = report.new_run("mutants" + split.suffix)
+    shard.start(run, "mutants", split, [mutants.entry(*p) for p in chosen],
+                [mutants.entry(*p) for p in whole])
+    if not chosen:
+        say(f"[mutants] shard {split} holds no mutant")
+        return shard.finish(run, mutants.conclude([], run))
     try:
-        return mutants.run_all(args, run_cases, args.mutant, run, args.repeat)
+        return shard.finish(run, mutants.run_all(args, run_cases, chosen, run, args.repeat))
     finally:
         say("[mutants] restoring the tree without mutants")
         prepare(args)
 
 
 def cmd_coverage(args: argparse.Namespace) -> int:
-    """Every plan and scenario in both gcov variants; fallback sites must be hit."""
+    """Every plan and scenario in both gcov variants; fallback sites must be hit.
+    SHARD=i/N: that shard's boots, and the sites are judged by make merge."""
     import copy
 
     from zsbed import coverage, report
 
     coverage.load_sites()                 # a bad site list fails before any work
+    split = shard.parse(args.shard)
     without = set(filter(None, (args.without or "").split(",")))
     scenarios = fault.scenarios()
     unknown = without - {s.name for s in scenarios}
@@ -229,12 +241,26 @@ def cmd_coverage(args: argparse.Namespace) -> int:
         raise ZsbedError(f"WITHOUT={','.join(sorted(unknown))}: no such scenario in fault/")
     preflight.check(args, coverage.MODES.values(),
                     [s for s in scenarios if s.name not in without], coverage.MODES.values())
+    # every boot of the run, in order: the plan, then the scenarios of each mode
+    whole: list[tuple[str, str, fault.Scenario | None]] = [
+        (mode, "main", None) for mode in coverage.MODES]
+    whole += [(mode, f"fault.{s.name}", s) for mode in coverage.MODES for s in scenarios
+              if s.name not in without and fault.lookup_mode(s) in (None, mode)]
+    whole.sort(key=lambda b: list(coverage.MODES).index(b[0]))
+    chosen = split.pick(whole, lambda b: coverage.entry(b[0], b[1]))
+    run = report.new_run("coverage" + split.suffix)
+    shard.start(run, "coverage", split, [coverage.entry(m, b) for m, b, _ in chosen],
+                [coverage.entry(m, b) for m, b, _ in whole])
+    if not chosen:
+        return shard.finish(run, report.nothing_ran(run, f"shard {split} holds no boot"))
     deps.ensure(coverage=True)
-    run = report.new_run("coverage")
     cases: list[Case] = []
     traces: dict[str, list[coverage.Trace]] = {}
     src = None
     for mode, variant in coverage.MODES.items():
+        boots = [(b, s) for m, b, s in chosen if m == mode]
+        if not boots:
+            continue
         margs = copy.copy(args)
         margs.variant = variant
         prep = prepare(margs)
@@ -242,31 +268,26 @@ def cmd_coverage(args: argparse.Namespace) -> int:
         collect = {p.name: p for p in prep.selftests}["gcov_collect"]
         results = run / mode
         wrap = coverage.phases(collect)
-        boots: list[str] = []
-        say(f"[coverage] {mode}: KUnit and the selftest plan ({variant})")
-        cases += selftest_cases(prep, variant, results, None, wrap)
-        boots.append("main")
-        for scenario in scenarios:
-            if scenario.name in without or fault.lookup_mode(scenario) not in (None, mode):
-                continue
-            say(f"[coverage] {mode}: fault scenario {scenario.name}")
-            cases += scenario_cases(margs, scenario, results, wrap=wrap)
-            boots.append(f"fault.{scenario.name}")
-        traces[mode] = coverage.tracefiles(prep.src, prep.kernel.bdir, results, boots)
+        for boot, scenario in boots:
+            if scenario is None:
+                say(f"[coverage] {mode}: KUnit and the selftest plan ({variant})")
+                cases += selftest_cases(prep, variant, results, None, wrap)
+            else:
+                say(f"[coverage] {mode}: fault scenario {scenario.name}")
+                cases += scenario_cases(margs, scenario, results, wrap=wrap)
+        traces[mode] = coverage.tracefiles(prep.src, prep.kernel.bdir, results,
+                                           [b for b, _ in boots])
     assert src is not None
     info = report.RunInfo(variant="coverage", kernel=fetch(args.ksrc).kernel)
     report.write_cases(run, info, cases)
     code = report.run_pytest(run, [])
+    coverage.save_sources(src, run)
+    if split.count > 1:
+        say(f"[coverage] shard {split}: the sites are judged over all shards by make merge")
+        return shard.finish(run, code)
     out = run / "coverage"
     results_, files = coverage.report(src, traces, out)
-    coverage.print_summary(results_, files)
-    missing = [f"{r.site.name} ({', '.join(r.missing())})" for r in results_ if r.missing()]
-    say(f"results: {paths.show(out)}/index.html, sites.json, sites.md")
-    if missing:
-        say(f"[coverage] FAILED: never hit: {'; '.join(missing)}")
-        return 1
-    say(f"[coverage] all {len(results_)} sites hit in every mode they belong to")
-    return code
+    return shard.finish(run, 1 if coverage.conclude(results_, files, out) else code)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -338,6 +359,13 @@ def cmd_workflow(args: argparse.Namespace) -> int:
     return workflow.check()
 
 
+def cmd_merge(args: argparse.Namespace) -> int:
+    """Shard and job results directories as one report."""
+    from zsbed import merge
+
+    return merge.merge([Path(r) for r in args.results], expect_matrix=args.matrix)
+
+
 def cmd_test_data(args: argparse.Namespace) -> int:
     """Refresh tests/data from real result directories."""
     from zsbed import report
@@ -363,6 +391,9 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--ksrc", default=None, help="your own 7.3.x tree (used read-only)")
         p.add_argument("--series", default=None, help="dir with a series file, an mbox, or 'none'")
 
+    def sharded(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--shard", default=None, help="i/N: only shard i of N of the boots")
+
     p = sub.add_parser("uml-test", help="build, boot UML, run KUnit and the selftests")
     common(p)
     p.add_argument("--timeout", type=float, default=None,
@@ -374,6 +405,7 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(variant=None)          # each scenario names its own
     p.add_argument("--scenario", default=None, help="only fault/<name>.toml")
     p.add_argument("--list", action="store_true", help="list scenarios with their purpose")
+    sharded(p)
     p.add_argument("pytest_args", nargs="*")
     p.set_defaults(func=cmd_fault)
     p = sub.add_parser("flaky", help="boot the plan and every scenario N times; "
@@ -383,17 +415,20 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--variants", default=None, help="plan variants, comma-separated "
                    "(default fast,deep)")
     p.add_argument("--scenario", default=None, help="only this scenario (no plan)")
+    sharded(p)
     p.set_defaults(func=cmd_flaky)
     p = sub.add_parser("mutants", help="build and boot every mutant; each must be caught")
     common(p)
     p.add_argument("--mutant", default=None, help="only this one")
     p.add_argument("--repeat", type=int, default=1,
                    help="boot each mutant this many times; killed only if every run kills it")
+    sharded(p)
     p.set_defaults(func=cmd_mutants)
     p = sub.add_parser("coverage", help="gcov of the series' files; every fallback site hit")
     common(p)
     p.add_argument("--without", default=None,
                    help="comma-separated scenarios to leave out (to see which sites need them)")
+    sharded(p)
     p.set_defaults(func=cmd_coverage)
     p = sub.add_parser("bench", help="munmap/exit timing: fallback, classbits, deferred")
     common(p)
@@ -421,6 +456,11 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_series_build)
     p = sub.add_parser("workflow", help="check the GitHub Actions workflow (action-validator)")
     p.set_defaults(func=cmd_workflow)
+    p = sub.add_parser("merge", help="merge shard and job results directories into one report")
+    p.add_argument("--matrix", action="store_true",
+                   help="every results part of the CI matrix (zsbed/matrix.py) must be there")
+    p.add_argument("results", nargs="*", help="results directories (shards and whole runs)")
+    p.set_defaults(func=cmd_merge)
     p = sub.add_parser("test-data", help="refresh tests/data from real results directories")
     p.add_argument("results", nargs="+", help="results/<run-id> of make uml-test (fast, deep) "
                    "and make fault")

@@ -11,6 +11,11 @@ and the sites of ``fault/coverage/sites.toml`` are looked up in them: hits
 per lookup mode, counted in the phases ``verdict.phase_counts`` allows
 (a forced site only in its scenarios' workloads), and the first phase that
 hit each site.
+
+With ``SHARD=i/N`` a run boots only its shard of the (mode, boot) list and
+judges no site: it keeps its phase tracefiles (``<mode>/gcov/<boot>/``)
+and a copy of the instrumented sources (``coverage-src/``), and ``make
+merge`` runs ``report`` and ``conclude`` over the union of the shards'.
 """
 from __future__ import annotations
 
@@ -34,6 +39,7 @@ FILES = ("mm/zsmalloc.c", "drivers/block/zram/zram_drv.c", "mm/zswap.c")
 MODES = {"fallback": "coverage", "classbits": "coverage-classbits"}
 GCOV_OUT = "/dev/zsbed-out/gcov"      # where gcov_collect writes, inside the guest
 SITE_KEYS = {"name", "what", "file", "function", "marker", "modes", "forced_by"}
+SOURCES = "coverage-src"              # a run's copy of FILES, for make merge's report
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,35 @@ def tracefiles(src: Path, bdir: Path, results: Path, boots: list[str]) -> list[T
                 out.append(Trace(boot, phase_dir.name, trace))
         if not any(t.boot == boot for t in out):
             say(f"[coverage] {boot}: no gcov counters (boot crashed?)")
+    return out
+
+
+def entry(mode: str, boot: str) -> str:
+    """One boot of a coverage run (``fallback:main``): what SHARD=i/N splits."""
+    return f"{mode}:{boot}"
+
+
+def save_sources(src: Path, run: Path) -> None:
+    """Keep the instrumented files with the run: a merge has no patched tree."""
+    for f in FILES:
+        (run / SOURCES / f).parent.mkdir(parents=True, exist_ok=True)
+        disk.write_bytes(run / SOURCES / f, (src / f).read_bytes())
+
+
+def saved_traces(runs: list[Path], order: list[str]) -> dict[str, list[Trace]]:
+    """The phase tracefiles the runs (the shards of one) kept, per mode, in
+    the order one unsharded run makes them: its boots in ``order`` (the
+    whole run's entries), each boot's phases by name."""
+    def place(mode: str, t: Trace) -> tuple[int, str]:
+        e = entry(mode, t.boot)
+        return (order.index(e) if e in order else len(order), t.phase)
+
+    out: dict[str, list[Trace]] = {}
+    for mode in MODES:
+        traces = [Trace(f.parent.name, f.name.removesuffix(".json"), f)
+                  for run in runs for f in (run / mode / "gcov").glob("*/*.json")]
+        if traces:
+            out[mode] = sorted(traces, key=lambda t: place(mode, t))
     return out
 
 
@@ -344,9 +379,18 @@ def index_html(results: list[SiteResult], files: Files) -> str:
             "</th><th>file</th><th>lines</th><th>branches</th></tr>" + "".join(pct) + "</table>\n")
 
 
-def print_summary(results: list[SiteResult], files: Files) -> None:
+def conclude(results: list[SiteResult], files: Files, out: Path) -> int:
+    """Print the site table and the figures; 1 if a site was never hit in a
+    mode it belongs to (one run, or the shards of one merged)."""
     print(site_table(results))
     for mode, per_file in files.items():
         for name, pct in per_file.items():
             say(f"[coverage] {mode}: {name}: lines {pct['line_percent']:.1f}%, "
                 f"branches {pct['branch_percent']:.1f}%")
+    missing = [f"{r.site.name} ({', '.join(r.missing())})" for r in results if r.missing()]
+    say(f"results: {paths.show(out)}/index.html, sites.json, sites.md")
+    if missing:
+        say(f"[coverage] FAILED: never hit: {'; '.join(missing)}")
+        return 1
+    say(f"[coverage] all {len(results)} sites hit in every mode they belong to")
+    return 0

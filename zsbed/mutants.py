@@ -13,7 +13,8 @@ is not killed every time is a bug in zsbed: ``make mutants`` then fails.
 
 The mutant is applied to the same patched tree and build directory as a
 normal run, so a mutant costs the rebuild of the files it touches (and the
-next normal run rebuilds them back).
+next normal run rebuilds them back). ``SHARD=i/N`` runs the mutant/variant
+pairs of one shard (``shard``); ``make merge`` joins the shards' tables.
 """
 from __future__ import annotations
 
@@ -111,36 +112,52 @@ def select(only: str | None) -> list[Mutant]:
     return mutants
 
 
+def entry(mutant: Mutant, variant: str) -> str:
+    """A mutant in one variant: what SHARD=i/N splits."""
+    return f"{mutant.name}:{variant}"
+
+
+def pairs(mutants: list[Mutant]) -> list[tuple[Mutant, str]]:
+    """Every mutant in each of its variants, in the order they run."""
+    return [(m, v) for m in mutants for v in m.variants]
+
+
 def run_all(args: argparse.Namespace,
             run_cases: Callable[[argparse.Namespace, Mutant, str, Path], list[Case]],
-            only: str | None, results: Path, repeat: int = 1) -> int:
-    """Run every mutant (or ``only``) ``repeat`` times per variant; print the
+            chosen: list[tuple[Mutant, str]], results: Path, repeat: int = 1) -> int:
+    """Run each (mutant, variant) of ``chosen`` ``repeat`` times; print the
     table; 1 unless every run killed every mutant."""
-    mutants = select(only)
     rows: list[dict[str, Any]] = []
-    for mutant in mutants:
-        for variant in mutant.variants:
-            runs: list[verdict.MutantRun] = []
-            for n in range(1, repeat + 1):
-                say(f"[mutants] {mutant.name} ({variant}){f', run {n} of {repeat}' if repeat > 1 else ''}: "
-                    f"removes {mutant.guards}")
-                out = results / f"{mutant.name}-{variant}" / (f"run{n}" if repeat > 1 else "")
-                runs.append(verdict.mutant_run(mutant.caught_by,
-                                               run_cases(args, mutant, variant, out)))
-            rows.append({"mutant": mutant.name, "variant": variant, "guards": mutant.guards,
-                         "race": mutant.race, "verdict": verdict.repeated(runs),
-                         "kills": sum(r.killed for r in runs), "runs": len(runs),
-                         "caught_by": sorted({n for r in runs for n in r.by}),
-                         "other": sorted({n for r in runs for n in r.other}),
-                         "how": next((r.how for r in runs if r.killed), runs[-1].how),
-                         "each": [r.to_json() for r in runs]})
+    for mutant, variant in chosen:
+        runs: list[verdict.MutantRun] = []
+        for n in range(1, repeat + 1):
+            say(f"[mutants] {mutant.name} ({variant}){f', run {n} of {repeat}' if repeat > 1 else ''}: "
+                f"removes {mutant.guards}")
+            out = results / f"{mutant.name}-{variant}" / (f"run{n}" if repeat > 1 else "")
+            runs.append(verdict.mutant_run(mutant.caught_by,
+                                           run_cases(args, mutant, variant, out)))
+        rows.append({"mutant": mutant.name, "variant": variant, "guards": mutant.guards,
+                     "race": mutant.race, "verdict": verdict.repeated(runs),
+                     "kills": sum(r.killed for r in runs), "runs": len(runs),
+                     "caught_by": sorted({n for r in runs for n in r.by}),
+                     "other": sorted({n for r in runs for n in r.other}),
+                     "how": next((r.how for r in runs if r.killed), runs[-1].how),
+                     "each": [r.to_json() for r in runs]})
+    return conclude(rows, results)
+
+
+def conclude(rows: list[dict[str, Any]], results: Path) -> int:
+    """Write mutants.json and mutants.md, print the table and what was not
+    killed; 1 unless every run killed every mutant (a shard's rows, or the
+    rows of all shards merged)."""
     disk.write_json(results / "mutants.json", rows)
     table = markdown(rows)
     disk.write_text(results / "mutants.md", table + "\n")
     print(table)
     bad = [r for r in rows if r["verdict"] != "killed"]
+    repeats = sorted({r["runs"] for r in rows}) or [1]
     say(f"[mutants] {len(rows) - len(bad)} of {len(rows)} killed in every run "
-        f"({repeat} run{'s' if repeat > 1 else ''} each); table: "
+        f"({'/'.join(map(str, repeats))} run{'s' if repeats != [1] else ''} each); table: "
         f"{paths.show(results / 'mutants.md')}")
     for r in bad:
         say(f"[mutants] {r['mutant']} ({r['variant']}): {r['verdict']}, killed in "

@@ -8,7 +8,9 @@ loads them all up front, so that a bad one ends in one line naming the
 file, the key or line, and the problem, before the first build, and
 before a kernel tree is downloaded. Workload and plan programs are
 checked against the programs the selftests Makefile will build, and
-every argv word against what the guest's plan can carry.
+every argv word against what the guest's plan can carry. ``SHARD=i/N``
+is checked here too (the commands that split their boots read it first,
+so that ``LIST=1`` shows a shard's list).
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import argparse
 import re
 from typing import Iterable
 
-from zsbed import build, configure, fault, paths, plan
+from zsbed import build, configure, fault, paths, plan, shard
 from zsbed.errors import ZsbedError
 from zsbed.fetch import user_tree
 from zsbed.patch import Patch, select_patches
@@ -42,6 +44,7 @@ def check(args: argparse.Namespace, variants: Iterable[str] = (),
     the variants it boots the selftest plan in.
     """
     checkout()
+    shard.parse(getattr(args, "shard", None))
     if args.ksrc:
         user_tree(args.ksrc)
     chosen = set(variants)

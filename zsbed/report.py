@@ -85,6 +85,15 @@ def write_summary(run: Path, entries: list[dict[str, Any]]) -> Path:
     return out
 
 
+def nothing_ran(run: Path, why: str) -> int:
+    """A run with nothing to boot (an empty shard): an empty summary, exit 0."""
+    from zsbed.progress import say
+
+    write_summary(run, [])
+    say(f"{why}: nothing to run; results: {paths.show(run)}")
+    return 0
+
+
 def pytest_args(run: Path, extra: list[str]) -> list[str]:
     """Arguments for pytest.main() to expose ``run``'s cases as tests."""
     return [str(run / CASES), "-p", "zsbed.pytest_plugin", "--rootdir", str(paths.REPO),

@@ -11,11 +11,16 @@ beyond that is decided here, and nowhere else:
   (``repeated``);
 - which coverage phases count for a site (``phase_counts``);
 - how often each case failed over repeated runs of an unmutated kernel
-  (``flaky_rows``).
+  (``flaky_rows``, ``merge_flaky_rows``);
+- whether the shards of a split run add up to the whole run: every shard
+  there, finished and passed, the whole list covered once
+  (``shard_problems``); and whether two runs agree case for case
+  (``differences``).
 """
 from __future__ import annotations
 
 import fnmatch
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -23,6 +28,7 @@ from typing import Any, Callable, Iterable
 from zsbed import paths, tomlfile
 from zsbed.errors import ZsbedError
 from zsbed.parse import Case
+from zsbed.shard import Record
 
 OPS: dict[str, Callable[[int, int], bool]] = {
     "min": lambda v, x: v >= x, "max": lambda v, x: v <= x, "eq": lambda v, x: v == x}
@@ -211,12 +217,95 @@ def flaky_rows(runs: list[list[Case]]) -> list[dict[str, Any]]:
     rows: dict[str, dict[str, Any]] = {}
     for cases in runs:
         for c in cases:
-            r = rows.setdefault(c.name, {"case": c.name, "runs": 0, "failed": 0,
-                                         "skipped": 0, "first_failure": ""})
+            r = rows.setdefault(c.name, _flaky_row(c.name))
             r["runs"] += 1
             if c.outcome in FAILED:
                 r["failed"] += 1
                 r["first_failure"] = r["first_failure"] or c.message
             elif c.outcome == "skipped":
                 r["skipped"] += 1
+    return _flaky_order(rows)
+
+
+def merge_flaky_rows(shards: Iterable[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The rows of ``flaky_rows`` over the boots of several shards: a case
+    booted in two shards (the plan's cases in fast and deep) adds up."""
+    rows: dict[str, dict[str, Any]] = {}
+    for shard_rows in shards:
+        for row in shard_rows:
+            r = rows.setdefault(row["case"], _flaky_row(row["case"]))
+            for key in ("runs", "failed", "skipped"):
+                r[key] += row[key]
+            r["first_failure"] = r["first_failure"] or row["first_failure"]
+    return _flaky_order(rows)
+
+
+def _flaky_row(case: str) -> dict[str, Any]:
+    return {"case": case, "runs": 0, "failed": 0, "skipped": 0, "first_failure": ""}
+
+
+def _flaky_order(rows: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(rows.values(), key=lambda r: (-r["failed"], r["case"]))
+
+
+# -- shards ------------------------------------------------------------------
+
+def shard_problems(records: Iterable[Record], expect: Iterable[str] = ()) -> list[str]:
+    """Why the shards do not add up to a whole, passed run; [] when they do.
+
+    Per part: every shard 1..N there once, all split from the same list,
+    together holding each entry of it exactly once, and each finished with
+    exit 0. ``expect``: parts that must be there (the CI matrix's).
+    """
+    parts: dict[str, list[Record]] = {}
+    for r in records:
+        parts.setdefault(r.part, []).append(r)
+    problems = [f"{p}: no results (its job left none)" for p in expect if p not in parts]
+    for part, recs in parts.items():
+        counts = sorted({r.shard.count for r in recs})
+        if len(counts) > 1:
+            problems.append(f"{part}: shards of different splits "
+                            f"({', '.join(str(r.shard) for r in recs)})")
+            continue
+        seen: dict[int, Record] = {}
+        for r in sorted(recs, key=lambda r: r.shard.index):
+            if r.shard.index in seen:
+                problems.append(f"{part}: shard {r.shard} given twice "
+                                f"({paths.show(seen[r.shard.index].path)}, {paths.show(r.path)})")
+            seen.setdefault(r.shard.index, r)
+        absent = [i for i in range(1, counts[0] + 1) if i not in seen]
+        problems += [f"{part}: shard {i}/{counts[0]} missing" for i in absent]
+        if len({r.whole for r in recs}) > 1:
+            problems.append(f"{part}: the shards were split from different lists "
+                            f"(another checkout, or other options)")
+        elif not absent:
+            taken = Counter(e for r in seen.values() for e in r.entries)
+            if taken != Counter(recs[0].whole):
+                odd = sorted((taken - Counter(recs[0].whole)) | (Counter(recs[0].whole) - taken))
+                problems.append(f"{part}: the shards do not hold each entry once "
+                                f"({', '.join(odd[:3])})")
+        for r in seen.values():
+            if r.exit is None:
+                problems.append(f"{part}: shard {r.shard} ({paths.show(r.path)}) did not finish")
+            elif r.exit != 0:
+                problems.append(f"{part}: shard {r.shard} ({paths.show(r.path)}) failed "
+                                f"(exit {r.exit})")
+    return problems
+
+
+def differences(left: Iterable[tuple[str, str]], right: Iterable[tuple[str, str]],
+                names: tuple[str, str] = ("sharded", "unsharded")) -> list[str]:
+    """Case for case, (case, outcome) of two runs: each case whose outcomes differ
+    or that only one run has. A case may occur more than once (coverage boots
+    the plan in both modes); then it must occur as often, with the same outcomes."""
+    a, b = Counter(left), Counter(right)
+    if a == b:
+        return []
+    out: dict[str, tuple[list[str], list[str]]] = {}
+    for (case, outcome), n in (a - b).items():
+        out.setdefault(case, ([], []))[0].extend([outcome] * n)
+    for (case, outcome), n in (b - a).items():
+        out.setdefault(case, ([], []))[1].extend([outcome] * n)
+    return [f"{case}: {names[0]} {', '.join(sorted(x)) or 'absent'}, "
+            f"{names[1]} {', '.join(sorted(y)) or 'absent'}"
+            for case, (x, y) in sorted(out.items())]
