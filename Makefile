@@ -4,6 +4,7 @@
 #   make check     unit tests, checkpatch, workflow, series-build, uml-test fast + deep,
 #                  fault, coverage
 #   make fault|mutants|coverage|flaky SHARD=i/N; make merge RESULTS="dir..."
+#   make ci-local N=3  the CI matrix here, shards and merge, against the unsharded runs
 #   make help
 
 PY      := /usr/bin/python3
@@ -13,7 +14,7 @@ OPTS     = --variant=$(VARIANT) $(if $(KSRC),--ksrc=$(KSRC)) $(if $(SERIES),--se
 PYTEST   = $(if $(K),-k "$(K)")
 SHARDOPT = $(if $(SHARD),--shard=$(SHARD))
 
-.PHONY: help uml-test check unit test-data flaky checkpatch series-build workflow fault mutants coverage bench build variants pipeline-bench merge clean distclean
+.PHONY: help uml-test check unit test-data flaky checkpatch series-build workflow fault mutants coverage bench build variants pipeline-bench merge ci-local clean distclean
 
 help:
 	@echo "zsbed: user-mode Linux test bed for the zsmalloc zs_free() series"
@@ -41,6 +42,9 @@ help:
 	@echo "  make merge      RESULTS=\"dir...\": shards and job results as one report (summary.json,"
 	@echo "                  junit.xml, mutants, coverage); fails if a shard is missing or failed"
 	@echo "                  (MATRIX=1: also if a results part of the CI matrix is missing)"
+	@echo "  make ci-local   N=3: the CI matrix's jobs here one after another, shards included,"
+	@echo "                  make merge, then the same merged case for case against unsharded"
+	@echo "                  runs (RESULTS=\"dir...\": whole fault/mutants runs to compare against)"
 	@echo "  make bench      munmap/exit timing on fallback, classbits and deferred kernels"
 	@echo "                  (QUICK=1: 32 MiB, 3 rounds; MIB=, ROUNDS=)"
 	@echo "  make build      everything up to the boot (fetch, patch, configure, build)"
@@ -91,6 +95,12 @@ coverage:
 # Shard and job results as one report: make merge RESULTS="dir..." [MATRIX=1]
 merge:
 	@$(ZSBED) merge $(if $(MATRIX),--matrix) $(RESULTS)
+
+# The CI matrix on this machine (not in make check: it runs every job, the
+# sharded ones twice). RESULTS= whole fault/mutants runs to compare against.
+ci-local:
+	@$(ZSBED) ci-local $(if $(N),--n=$(N)) $(if $(KSRC),--ksrc=$(KSRC)) \
+		$(if $(SERIES),--series=$(SERIES)) $(RESULTS)
 
 bench:
 	@$(ZSBED) bench $(if $(KSRC),--ksrc=$(KSRC)) $(if $(SERIES),--series=$(SERIES)) \

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The job CI runs (GitHub Actions and .ci/run): make sure make and python3
-# exist, then run one make target (default: check). As root on a fresh
-# Debian machine this is all the set-up there is.
+# exist, then run make with the given targets and variables (default:
+# check; a matrix job: e.g. `fault SHARD=1/3`). As root on a fresh Debian
+# machine this is all the set-up there is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${1:-check}

@@ -68,3 +68,35 @@ def test_summary_of_a_parse_error() -> None:
 
 def test_summary_without_json() -> None:
     assert workflow.summarize("Error: no such file\n") == "Error: no such file"
+
+
+def _real() -> dict[str, object]:
+    import yaml
+
+    data = yaml.safe_load((workflow.CI_DIR / workflow.MATRIX).read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def test_the_workflow_runs_the_matrix_of_zsbed_matrix_py() -> None:
+    assert workflow.matrix_problem(_real()) is None
+
+
+def test_a_matrix_entry_that_differs_is_named() -> None:
+    data = _real()
+    include = data["jobs"]["test"]["strategy"]["matrix"]["include"]  # type: ignore[index]
+    include[7]["make"] = "fault SHARD=2/4"
+    assert workflow.matrix_problem(data) == (
+        "jobs.test matrix entry #8 is {id: fault-2of3, make: fault SHARD=2/4, results: true}, "
+        "zsbed/matrix.py has {id: fault-2of3, make: fault SHARD=2/3, results: true}")
+    del include[7:]
+    assert workflow.matrix_problem(data) == (
+        "jobs.test matrix entry #8 is nothing, zsbed/matrix.py has "
+        "{id: fault-2of3, make: fault SHARD=2/3, results: true}")
+
+
+def test_the_merge_job_must_merge_the_matrix() -> None:
+    data = _real()
+    data["jobs"]["merge"]["needs"] = []  # type: ignore[index]
+    assert "no job 'merge' that needs 'test'" in str(workflow.matrix_problem(data))
+    assert "no job 'test'" in str(workflow.matrix_problem({"jobs": {}}))

@@ -366,6 +366,15 @@ def cmd_merge(args: argparse.Namespace) -> int:
     return merge.merge([Path(r) for r in args.results], expect_matrix=args.matrix)
 
 
+def cmd_ci_local(args: argparse.Namespace) -> int:
+    """The CI matrix in N shards on this machine, merged, compared with unsharded runs."""
+    from zsbed import ci_local
+
+    extra = ([f"KSRC={args.ksrc}"] if args.ksrc else []) + \
+        ([f"SERIES={args.series}"] if args.series else [])
+    return ci_local.run(ci_local.shards(args.n), [Path(r) for r in args.results], extra)
+
+
 def cmd_test_data(args: argparse.Namespace) -> int:
     """Refresh tests/data from real result directories."""
     from zsbed import report
@@ -461,6 +470,14 @@ def parser() -> argparse.ArgumentParser:
                    help="every results part of the CI matrix (zsbed/matrix.py) must be there")
     p.add_argument("results", nargs="*", help="results directories (shards and whole runs)")
     p.set_defaults(func=cmd_merge)
+    p = sub.add_parser("ci-local", help="the CI matrix here in N shards, merged, and compared "
+                       "case for case with the unsharded runs")
+    p.add_argument("--n", default=None, help="shards per sharded job (default: the workflow's)")
+    p.add_argument("--ksrc", default=None, help="passed to every job as KSRC=")
+    p.add_argument("--series", default=None, help="passed to every job as SERIES=")
+    p.add_argument("results", nargs="*", help="whole runs of the sharded jobs to compare "
+                   "against, instead of running them")
+    p.set_defaults(func=cmd_ci_local)
     p = sub.add_parser("test-data", help="refresh tests/data from real results directories")
     p.add_argument("results", nargs="+", help="results/<run-id> of make uml-test (fast, deep) "
                    "and make fault")

@@ -26,6 +26,7 @@ NEEDED: tuple[tuple[str, str], ...] = (
     ("python3-ply", "py:ply"),        # checkpatch's SPDX check
     ("python3-git", "py:git"),        # checkpatch's SPDX check
     ("python3-hypothesis", "py:hypothesis"),   # make unit's fuzz tests
+    ("python3-yaml", "py:yaml"),      # the workflow's matrix, checked against zsbed/matrix.py
 )
 # only for make coverage / make bench
 COVERAGE: tuple[tuple[str, str], ...] = (("gcovr", "cmd:gcovr"),)

@@ -7,16 +7,19 @@ byte-identical to the file of the same name in ci/github/, so the file
 checked here is the file GitHub runs.
 Its syntax is checked against the workflow schema with the npm package
 @action-validator/cli (installed into work/node/ on first use, from the
-npm registry; node and npm come from Debian when missing).
+npm registry; node and npm come from Debian when missing). Its ``test``
+job's matrix must list the jobs of ``zsbed/matrix.py``, entry for entry,
+and its ``merge`` job must wait for it and merge with ``MATRIX=1``.
 """
 from __future__ import annotations
 
 import json
 import subprocess
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
-from zsbed import deps, paths
+from zsbed import deps, matrix, paths
 from zsbed.errors import ZsbedError
 from zsbed.progress import say, step
 
@@ -24,6 +27,7 @@ CI_DIR = paths.REPO / "ci" / "github"
 GITHUB_DIR = paths.REPO / ".github" / "workflows"
 VALIDATOR = ("@action-validator/cli@0.6.0", "@action-validator/core@0.6.0")
 NODE_DIR = paths.WORK / "node"
+MATRIX = "uml-test.yml"             # the workflow whose jobs are zsbed/matrix.py's
 
 
 def check_copies(github_dir: Path = GITHUB_DIR, ci_dir: Path = CI_DIR) -> list[Path]:
@@ -42,6 +46,35 @@ def check_copies(github_dir: Path = GITHUB_DIR, ci_dir: Path = CI_DIR) -> list[P
                              f"(run: cp {paths.show(source)} {paths.show(copy)})")
         sources.append(source)
     return sources
+
+
+def matrix_problem(workflow: dict[str, Any]) -> str | None:
+    """How the workflow's matrix and merge job differ from zsbed/matrix.py, or None."""
+    jobs = workflow.get("jobs") if isinstance(workflow, dict) else None
+    test = jobs.get("test") if isinstance(jobs, dict) else None
+    try:
+        include = test["strategy"]["matrix"]["include"]      # type: ignore[index]
+        got = [(e["id"], e["make"], bool(e.get("results"))) for e in include]
+    except (KeyError, TypeError):
+        return "no job 'test' with a strategy.matrix.include of {id, make, results}"
+    want = [(j.id, " ".join(j.make), j.part is not None) for j in matrix.expand()]
+    for index, (g, w) in enumerate(zip_longest(got, want), 1):
+        if g != w:
+            return (f"jobs.test matrix entry #{index} is {_entry(g)}, zsbed/matrix.py has "
+                    f"{_entry(w)}")
+    merge = jobs.get("merge") if isinstance(jobs, dict) else None
+    runs = " ".join(str(s.get("run", "")) for s in (merge or {}).get("steps", [])
+                    if isinstance(s, dict))
+    if not isinstance(merge, dict) or merge.get("needs") not in ("test", ["test"]) \
+            or "ci/job.sh merge" not in runs or "MATRIX=1" not in runs:
+        return "no job 'merge' that needs 'test' and runs 'bash ci/job.sh merge ... MATRIX=1'"
+    return None
+
+
+def _entry(e: tuple[str, str, bool] | None) -> str:
+    if e is None:
+        return "nothing"
+    return f"{{id: {e[0]}, make: {e[1]}{', results: true' if e[2] else ''}}}"
 
 
 def _leaves(error: dict[str, Any]) -> list[dict[str, Any]]:
@@ -90,7 +123,16 @@ def validator() -> Path:
 
 def check() -> int:
     """Stage entry point: copies in place and every workflow schema-valid."""
+    import yaml
+
     targets = check_copies()
+    for wf in (t for t in targets if t.name == MATRIX):
+        try:
+            problem = matrix_problem(yaml.safe_load(wf.read_text()))
+        except yaml.YAMLError as exc:
+            problem = f"not YAML ({' '.join(str(exc).split())[:200]})"
+        if problem:
+            raise ZsbedError(f"{paths.show(wf)}: {problem}")
     exe = validator()
     for wf in targets:
         proc = subprocess.run([str(exe), str(wf)], capture_output=True, text=True)
