@@ -148,3 +148,14 @@ def test_forced_site_counts_only_in_its_scenarios(tmp_path: Path, data: Path,
 def test_forced_by_names_a_real_scenario(tmp_path: Path) -> None:
     with pytest.raises(ZsbedError, match=r"forced_by: no fault/nope.toml"):
         _site(tmp_path, SITE + 'forced_by = ["nope"]\n')
+
+
+def test_phases_in_the_order_they_ran(tmp_path: Path) -> None:
+    ktap = tmp_path / "ktap"
+    ktap.mkdir()
+    (ktap / "plan").write_text("coverage.gcov.0 60 /c\nselftests.zsmalloc.zram_swap 60 /z\n"
+                               "coverage.gcov.1 60 /c\nselftests.zsmalloc.compaction_storm 60 /s\n")
+    names = ["selftests.zsmalloc.compaction_storm", "kunit", "selftests.zsmalloc.zram_swap"]
+    ordered = coverage.in_run_order(ktap, [tmp_path / n for n in names])
+    assert [p.name for p in ordered] == ["kunit", "selftests.zsmalloc.zram_swap",
+                                         "selftests.zsmalloc.compaction_storm"]

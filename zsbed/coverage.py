@@ -67,7 +67,8 @@ def tracefiles(src: Path, bdir: Path, results: Path, boots: list[str]) -> list[T
     out = []
     for boot in boots:
         gcov = results / "ktap" / boot / "gcov"
-        for phase_dir in sorted(p for p in gcov.glob("*") if p.is_dir()):
+        for phase_dir in in_run_order(results / "ktap" / boot,
+                                      [p for p in gcov.glob("*") if p.is_dir()]):
             trace = results / "gcov" / boot / f"{phase_dir.name}.json"
             trace.parent.mkdir(parents=True, exist_ok=True)
             if tracefile(src, bdir, phase_dir, trace):
@@ -75,6 +76,17 @@ def tracefiles(src: Path, bdir: Path, results: Path, boots: list[str]) -> list[T
         if not any(t.boot == boot for t in out):
             say(f"[coverage] {boot}: no gcov counters (boot crashed?)")
     return out
+
+
+def in_run_order(ktap: Path, phases: list[Path]) -> list[Path]:
+    """The phase directories of a boot in the order they ran: the one before
+    the first program (kunit, boot), then each program's, as the plan lists
+    them; so that "first hit by" names the first phase that really hit."""
+    plan = ktap / "plan"
+    order = [line.split()[0] for line in plan.read_text().splitlines()
+             if line.strip()] if plan.is_file() else []
+    rank = {name: n for n, name in enumerate(order, 1)}
+    return sorted(phases, key=lambda p: (rank.get(p.name, 0), p.name))
 
 
 def entry(mode: str, boot: str) -> str:
