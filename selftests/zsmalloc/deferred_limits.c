@@ -11,11 +11,16 @@
  * (io_stat failed_writes) or zswap rejects B's stores (pool_limit_hit),
  * although nothing but the queue holds A's memory.
  *
- *	deferred_limits [-z] [-m MiB]
+ *	deferred_limits [-z] [-m MiB] [-H ms]
  *
  * Default: zram0's mem_limit.  -z: zswap's max_pool_percent, zswap in
  * front of zram0.  The counts are reported as counters for zsbed's
  * scenarios (limits.zram.failed_writes, limits.zswap.limit_hits).
+ *
+ * -H holds the pool's backstop off for that long (deferred_max_delay_ms)
+ * from A's release until B is paged out, so that nothing but the limit
+ * check itself can give A's memory back: without it, whether B meets the
+ * limit at all depends on how fast the drain runs next to B's page-out.
  */
 #include <stdbool.h>
 
@@ -70,19 +75,60 @@ static void check_b(void *b, size_t pages, size_t psz, const char *dev,
 	munmap(b, pages * psz);
 }
 
-static void pool_line(const char *alias, const char *pool)
+static const char *hold_ms;
+static char held_default[32];
+
+/* Hold @pool's backstop off (-H), remembering its delay for release(). */
+static void hold(const char *pool)
+{
+	char path[512];
+	int err;
+
+	if (!hold_ms)
+		return;
+	snprintf(path, sizeof(path), ZS_DEBUGFS "%s/deferred_max_delay_ms", pool);
+	err = sysfs_read(path, held_default, sizeof(held_default));
+	if (!err)
+		err = zs_deferred_hold(pool, hold_ms);
+	if (err)
+		ksft_exit_fail_msg("%s: deferred_max_delay_ms: %s\n", pool, strerror(-err));
+}
+
+static void release(const char *pool)
+{
+	if (hold_ms)
+		zs_deferred_hold(pool, held_default);
+}
+
+/* @pool's queue right after A's release; returns how much it has drained. */
+static unsigned long long pool_line(const char *alias, const char *pool)
 {
 	struct zs_deferred d;
 
 	printf("# pool %s %s\n", alias, pool);
-	if (!zs_deferred_read(pool, &d))
-		print_deferred(pool, &d);
+	if (zs_deferred_read(pool, &d))
+		return 0;
+	print_deferred(pool, &d);
+	return d.drained;
+}
+
+/*
+ * How many of the queued handles were drained while B was paged out.
+ * With the backstop held (-H), only a limit check's flush drains them.
+ */
+static void drained_during_b(const char *dev, const char *pool, unsigned long long before)
+{
+	struct zs_deferred d;
+
+	if (zs_deferred_read(pool, &d))
+		return;
+	ksft_print_msg("counter limits.%s.drained_during_b %llu\n", dev, d.drained - before);
 }
 
 static int test_zram(size_t mib, size_t psz)
 {
 	size_t pages = (mib << 20) / psz;
-	unsigned long long failed, limit, stored;
+	unsigned long long failed, limit, stored, drained;
 	struct zram_mm_stat base, st;
 	char val[32];
 	void *a, *b;
@@ -110,11 +156,14 @@ static int test_zram(size_t mib, size_t psz)
 			 "a_paged_out\n");
 
 	failed = zram_failed_writes();
+	hold("zram0");
 	munmap(a, pages * psz);
-	pool_line("zram", "zram0");
+	drained = pool_line("zram", "zram0");
 	b = map_paged_out(pages, psz, 2);
 	if (!b)
 		ksft_exit_fail_perror("mmap/MADV_PAGEOUT");
+	drained_during_b("zram", "zram0", drained);
+	release("zram0");
 	zram_mm_stat(&st);
 	failed = zram_failed_writes() - failed;
 	stored = (st.orig_data_size - base.orig_data_size) / psz;
@@ -125,7 +174,7 @@ static int test_zram(size_t mib, size_t psz)
 
 static int test_zswap(size_t mib, size_t psz)
 {
-	unsigned long long base_size, size_a, hits, stored, ram, percent;
+	unsigned long long base_size, size_a, hits, stored, ram, percent, drained = 0;
 	size_t pages = (mib << 20) / psz;
 	char val[16], pool[NAME_MAX + 1] = "";
 	void *a, *b;
@@ -150,15 +199,23 @@ static int test_zswap(size_t mib, size_t psz)
 	sysfs_write(ZSWAP_PARAM "max_pool_percent", val);
 
 	newest_zswap_pool(pool, sizeof(pool));
+	if (!pool[0] && hold_ms)
+		ksft_exit_fail_msg("-H: no zswap pool in %s\n", ZS_DEBUGFS);
+	if (pool[0])
+		hold(pool);
 	hits = zswap_dbg("pool_limit_hit");
 	munmap(a, pages * psz);
 	/* zswap drops A's entries at once; only their zsmalloc frees wait */
 	stored = zswap_dbg("stored_pages");
 	if (pool[0])
-		pool_line("zswap", pool);
+		drained = pool_line("zswap", pool);
 	b = map_paged_out(pages, psz, 2);
 	if (!b)
 		ksft_exit_fail_perror("mmap/MADV_PAGEOUT");
+	if (pool[0]) {
+		drained_during_b("zswap", pool, drained);
+		release(pool);
+	}
 	hits = zswap_dbg("pool_limit_hit") - hits;
 	stored = zswap_dbg("stored_pages") - stored;
 	check_b(b, pages, psz, "zswap", "limit_hits", hits, stored, "limit_stores_accepted");
@@ -171,13 +228,15 @@ int main(int argc, char **argv)
 	bool zswap = false;
 	int opt, err;
 
-	while ((opt = getopt(argc, argv, "zm:")) != -1) {
+	while ((opt = getopt(argc, argv, "zm:H:")) != -1) {
 		if (opt == 'z')
 			zswap = true;
 		else if (opt == 'm')
 			mib = strtoul(optarg, NULL, 0);
+		else if (opt == 'H')
+			hold_ms = optarg;
 		else
-			ksft_exit_fail_msg("usage: deferred_limits [-z] [-m MiB]\n");
+			ksft_exit_fail_msg("usage: deferred_limits [-z] [-m MiB] [-H ms]\n");
 	}
 	ksft_print_header();
 	if (access(ZRAM_SYS, F_OK))
