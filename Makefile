@@ -2,7 +2,7 @@
 #
 #   make uml-test [VARIANT=fast] [KSRC=dir] [SERIES=dir|mbox|none] [K=expr]
 #   make check     unit tests, checkpatch, workflow, series-build, uml-test fast + deep,
-#                  fault, coverage
+#                  fault, coverage, peer
 #   make fault|mutants|coverage|flaky SHARD=i/N; make merge RESULTS="dir..."
 #   make ci-local N=3  the CI matrix here, shards and merge, against the unsharded runs
 #   make help
@@ -14,7 +14,7 @@ OPTS     = --variant=$(VARIANT) $(if $(KSRC),--ksrc=$(KSRC)) $(if $(SERIES),--se
 PYTEST   = $(if $(K),-k "$(K)")
 SHARDOPT = $(if $(SHARD),--shard=$(SHARD))
 
-.PHONY: help uml-test check unit test-data flaky checkpatch series-build workflow fault mutants coverage bench build variants pipeline-bench merge ci-local clean distclean
+.PHONY: help uml-test check unit test-data flaky checkpatch series-build workflow fault mutants coverage peer bench build variants pipeline-bench merge ci-local clean distclean
 
 help:
 	@echo "zsbed: user-mode Linux test bed for the zsmalloc zs_free() series"
@@ -22,7 +22,7 @@ help:
 	@echo "  make uml-test   fetch Linux 7.3, apply patches/series, build UML, boot,"
 	@echo "                  run KUnit + selftests; results in results/latest/"
 	@echo "  make check      unit tests, checkpatch, workflow, series-build, uml-test fast + deep,"
-	@echo "                  fault, coverage (what CI runs)"
+	@echo "                  fault, coverage, peer (what CI runs)"
 	@echo "  make unit       harness unit tests only"
 	@echo "  make checkpatch scripts/checkpatch.pl --strict on every patch"
 	@echo "  make series-build  each patch builds on its own (UML), the fault points"
@@ -45,6 +45,8 @@ help:
 	@echo "  make ci-local   N=3: the CI matrix's jobs here one after another, shards included,"
 	@echo "                  make merge, then the same merged case for case against unsharded"
 	@echo "                  runs (RESULTS=\"dir...\": whole fault/mutants runs to compare against)"
+	@echo "  make peer       upstream's own zram and cgroup selftests (zram.sh, test_zswap,"
+	@echo "                  test_memcontrol) on plain 7.3 and on the series, side by side"
 	@echo "  make bench      munmap/exit timing on fallback, classbits and deferred kernels"
 	@echo "                  (QUICK=1: 32 MiB, 3 rounds; MIB=, ROUNDS=)"
 	@echo "  make build      everything up to the boot (fetch, patch, configure, build)"
@@ -102,6 +104,9 @@ ci-local:
 	@$(ZSBED) ci-local $(if $(N),--n=$(N)) $(if $(KSRC),--ksrc=$(KSRC)) \
 		$(if $(SERIES),--series=$(SERIES)) $(RESULTS)
 
+peer:
+	@$(ZSBED) peer $(if $(KSRC),--ksrc=$(KSRC)) $(if $(SERIES),--series=$(SERIES)) -- $(PYTEST)
+
 bench:
 	@$(ZSBED) bench $(if $(KSRC),--ksrc=$(KSRC)) $(if $(SERIES),--series=$(SERIES)) \
 		$(if $(QUICK),--quick) $(if $(MIB),--mib=$(MIB)) $(if $(ROUNDS),--rounds=$(ROUNDS))
@@ -120,12 +125,14 @@ test-data:
 	@$(ZSBED) test-data $(RESULTS)
 
 # CI's job: the static checks, both variants, every fault scenario in its
-# own variant, then coverage (fails if a fallback site went unreached).
+# own variant, coverage (fails if a fallback site went unreached), then
+# upstream's own tests on base and series.
 check: unit checkpatch workflow series-build
 	@$(MAKE) --no-print-directory uml-test
 	@$(MAKE) --no-print-directory uml-test VARIANT=deep
 	@$(MAKE) --no-print-directory fault
 	@$(MAKE) --no-print-directory coverage
+	@$(MAKE) --no-print-directory peer
 
 clean:
 	rm -rf build results

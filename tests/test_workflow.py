@@ -85,13 +85,13 @@ def test_the_workflow_runs_the_matrix_of_zsbed_matrix_py() -> None:
 def test_a_matrix_entry_that_differs_is_named() -> None:
     data = _real()
     include = data["jobs"]["test"]["strategy"]["matrix"]["include"]  # type: ignore[index]
-    include[7]["make"] = "fault SHARD=2/4"
+    include[8]["make"] = "fault SHARD=2/4"
     assert workflow.matrix_problem(data) == (
-        "jobs.test matrix entry #8 is {id: fault-2of3, make: fault SHARD=2/4, results: true}, "
+        "jobs.test matrix entry #9 is {id: fault-2of3, make: fault SHARD=2/4, results: true}, "
         "zsbed/matrix.py has {id: fault-2of3, make: fault SHARD=2/3, results: true}")
-    del include[7:]
+    del include[8:]
     assert workflow.matrix_problem(data) == (
-        "jobs.test matrix entry #8 is nothing, zsbed/matrix.py has "
+        "jobs.test matrix entry #9 is nothing, zsbed/matrix.py has "
         "{id: fault-2of3, make: fault SHARD=2/3, results: true}")
 
 

@@ -309,6 +309,28 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_peer(args: argparse.Namespace) -> int:
+    """Upstream's zram and cgroup selftests on the base and the series kernel."""
+    from zsbed import peer, report
+    from zsbed.build import selftest_programs
+
+    preflight.check(args)
+    peer.kernel_patches(args.series)
+    peer.load_failures()
+    deps.ensure(peer=True)
+    tree = fetch(args.ksrc)
+    run = report.new_run("peer")
+    shard.start(run, "peer", shard.WHOLE, ["peer"], ["peer"])
+    init = build_guest()
+    build_selftests(tree.path)
+    cases = peer.run(tree, args.series, selftest_programs()["peer_setup"], init, run)
+    report.write_cases(run, report.RunInfo(variant="peer", kernel=tree.kernel), cases)
+    code = report.run_pytest(run, args.pytest_args)
+    print((run / "peer" / "peer.md").read_text(), end="")
+    say(f"results: {paths.show(run)}/peer/peer.md, peer.json (results/latest)")
+    return shard.finish(run, code)
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     preflight.check(args, [args.variant])
     prep = prepare(args)
@@ -445,6 +467,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--mib", type=int, default=None, help="MiB per process (default 256)")
     p.add_argument("--rounds", type=int, default=None, help="rounds (default 5)")
     p.set_defaults(func=cmd_bench)
+    p = sub.add_parser("peer", help="upstream's zram and cgroup selftests on base and series")
+    common(p)
+    p.add_argument("pytest_args", nargs="*")
+    p.set_defaults(func=cmd_peer)
     p = sub.add_parser("build", help="fetch, patch, configure and build only")
     common(p)
     p.set_defaults(func=cmd_build)

@@ -31,6 +31,11 @@ NEEDED: tuple[tuple[str, str], ...] = (
 # only for make coverage / make bench
 COVERAGE: tuple[tuple[str, str], ...] = (("gcovr", "cmd:gcovr"),)
 BENCH: tuple[tuple[str, str], ...] = (("gnuplot-nox", "cmd:gnuplot"),)
+# only for make peer: the kselftest install uses rsync; zram01 and the guest's
+# disk use mkfs.ext4; selftests/mm includes libcap's and libnuma's headers
+PEER: tuple[tuple[str, str], ...] = (("rsync", "cmd:rsync"), ("e2fsprogs", "cmd:mkfs.ext4"),
+                                     ("libcap-dev", "file:/usr/include/sys/capability.h"),
+                                     ("libnuma-dev", "file:/usr/include/numa.h"))
 # only for the workflow check (action-validator comes from the npm registry)
 NODE: tuple[tuple[str, str], ...] = (("nodejs", "cmd:node"), ("npm", "cmd:npm"))
 # only for make series-build (x86_64's prepare builds objtool and sign-file)
@@ -53,10 +58,10 @@ def missing(extra: tuple[tuple[str, str], ...] = ()) -> list[str]:
 
 
 def ensure(coverage: bool = False, bench: bool = False, node: bool = False,
-           x86: bool = False) -> None:
+           x86: bool = False, peer: bool = False) -> None:
     """Install what is missing (as root), or say exactly what to install."""
     extra = ((COVERAGE if coverage else ()) + (BENCH if bench else ())
-             + (NODE if node else ()) + (X86 if x86 else ()))
+             + (NODE if node else ()) + (X86 if x86 else ()) + (PEER if peer else ()))
     absent = missing(extra)
     if not absent:
         return

@@ -30,6 +30,7 @@ JOBS: tuple[Job, ...] = (
     Job("uml-test-deep", ("uml-test", "VARIANT=deep"), "uml-test:deep"),
     Job("uml-test-classbits", ("uml-test", "VARIANT=classbits"), "uml-test:classbits"),
     Job("coverage", ("coverage",), "coverage"),
+    Job("peer", ("peer",), "peer"),
     Job("fault", ("fault",), "fault", sharded=True),
     Job("mutants", ("mutants",), "mutants", sharded=True),
 )

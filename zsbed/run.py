@@ -171,11 +171,12 @@ def decode_panic(tree: Path, kernel: Kernel, console: Path, out: Path) -> None:
 
 def run_boot(tree: Path, kernel: Kernel, init: Path, programs: list[Program], results: Path,
              name: str, timeout: float, extra: list[str] | None = None,
-             kunit: bool = True) -> list[Case]:
+             kunit: bool = True, expected_skips: bool = True) -> list[Case]:
     """Boot once with ``programs`` as the plan; return every case it yields.
 
     ``kunit``: whether the KUnit suites run at this boot (scenario boots
-    turn them off). Skips are checked against the variant's expected skips.
+    turn them off). Skips are checked against the variant's expected skips,
+    unless ``expected_skips`` is off (make peer compares its kernels instead).
     """
     outdir = results / "ktap" / name
     dmesg_dir = results / "dmesg"
@@ -202,8 +203,9 @@ def run_boot(tree: Path, kernel: Kernel, init: Path, programs: list[Program], re
     if kunit:
         cases += kunit_cases(tree, kernel, text, outdir / "kunit.ktap")
     cases += program_cases(tree, b, programs)
-    cases = verdict.apply_skips(cases, kernel.variant,
-                                verdict.SkipList.load(variants=configure.variants()))
+    if expected_skips:
+        cases = verdict.apply_skips(cases, kernel.variant,
+                                    verdict.SkipList.load(variants=configure.variants()))
     if any(f.kind in ("Oops", "BUG", "KASAN") and not f.benign for f in findings):
         decode_panic(tree, kernel, log, dmesg_dir / f"{name}.decoded.log")
     bad = sum(c.outcome in ("failed", "error") for c in cases)

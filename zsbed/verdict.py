@@ -15,7 +15,9 @@ beyond that is decided here, and nowhere else:
 - whether the shards of a split run add up to the whole run: every shard
   there, finished and passed, the whole list covered once
   (``shard_problems``); and whether two runs agree case for case
-  (``differences``).
+  (``differences``);
+- what an upstream case's outcomes on the base and the series kernel add
+  up to, against the list of known upstream failures (``peer_cases``).
 """
 from __future__ import annotations
 
@@ -309,3 +311,71 @@ def differences(left: Iterable[tuple[str, str]], right: Iterable[tuple[str, str]
     return [f"{case}: {names[0]} {', '.join(sorted(x)) or 'absent'}, "
             f"{names[1]} {', '.join(sorted(y)) or 'absent'}"
             for case, (x, y) in sorted(out.items())]
+
+
+# -- make peer: upstream's tests on base and series --------------------------
+
+@dataclass(frozen=True)
+class Known:
+    """A listed upstream failure: why, and whether it fails only sometimes."""
+
+    reason: str
+    flaky: bool = False
+
+
+def _peer_verdict(base: str, series: str, known: Known | None) -> tuple[str, str]:
+    """(outcome, why) of one upstream case from its two kernels' outcomes."""
+    b_bad, s_bad = base in FAILED, series in FAILED
+    if base == "absent" or series == "absent":
+        return "failed", "ran on only one kernel (a boot died, or the test changed its cases)"
+    if known is not None and known.flaky:
+        if b_bad or s_bad:
+            return "skipped", f"known upstream flake, failed this time: {known.reason}"
+        return "passed", ""
+    if known is not None:
+        if not b_bad:
+            return "failed", (f"listed as an upstream failure ({known.reason}) but {base} on "
+                              f"base: take it off {paths.show(PEER_FAILURES)}")
+        if s_bad:
+            return "skipped", f"upstream failure, fails on base too: {known.reason}"
+        return "passed", f"fails on base (listed: {known.reason}), passes with the series"
+    if s_bad and not b_bad:
+        return "failed", f"fails only with the series (base: {base}): a finding"
+    if s_bad:
+        return "failed", (f"fails on base too, and is not a listed upstream failure: diagnose "
+                          f"it and list it in {paths.show(PEER_FAILURES)} with the reason")
+    if series == "skipped" and base != "skipped":
+        return "failed", f"skips only with the series (base: {base})"
+    if series == "skipped":
+        return "skipped", "skips on both kernels"
+    return "passed", ""
+
+
+PEER_FAILURES = paths.SELFTESTS / "peer" / "upstream-failures.toml"
+
+
+def peer_cases(base: dict[str, tuple[str, str]], series: dict[str, tuple[str, str]],
+               known: dict[str, Known]) -> tuple[list[Case], list[dict[str, Any]]]:
+    """One case ``peer.<case>`` per upstream case, from its outcome on each
+    kernel: a failure only with the series fails; a failure on both is an
+    upstream failure, reported as a skip with its reason only when it is
+    listed (``known``), and a listed one that passes on base fails again.
+    A case listed as flaky (measured failing on both kernels, sometimes) is
+    a skip with its reason whenever it fails on either. Also the rows of
+    the side-by-side table."""
+    cases, rows = [], []
+    for name in sorted(set(base) | set(series) | set(known)):
+        if name not in base and name not in series:
+            cases.append(Case(f"peer.{name}", "failed", None,
+                              f"listed in {paths.show(PEER_FAILURES)} but no such case ran"))
+            rows.append({"case": name, "base": "absent", "series": "absent",
+                         "verdict": "failed", "why": "listed but not run"})
+            continue
+        b, b_msg = base.get(name, ("absent", ""))
+        s, s_msg = series.get(name, ("absent", ""))
+        outcome, why = _peer_verdict(b, s, known.get(name))
+        detail = "; ".join(f"{k}: {m}" for k, m in (("base", b_msg), ("series", s_msg)) if m)
+        cases.append(Case(f"peer.{name}", outcome, None,
+                          f"base {b}, series {s}" + (f": {why}" if why else ""), detail))
+        rows.append({"case": name, "base": b, "series": s, "verdict": outcome, "why": why})
+    return cases, rows
