@@ -1,0 +1,123 @@
+"""The mutant generator: each operator on a small C snippet, and nothing
+outside the lines the 'series' added."""
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from zsbed import mutation
+
+BEFORE = """\
+static int old_helper(int x)
+{
+	if (x >= 4)
+		return x - 1;
+	return 0;
+}
+""".splitlines()
+
+ADDED = """\
+/* a comment with >= 2 and READ_ONCE(x) */
+static bool drain(struct q *q, unsigned long h)
+{
+	unsigned long n;
+
+	if (!spin_trylock(&q->lock))
+		return false;
+	n = READ_ONCE(q->nr);
+	if (n >= q->cap / 2)
+		kick(q);
+	WRITE_ONCE(q->slots[n], h);
+	q->nr = n + 1;
+	spin_unlock(&q->lock);
+	pr_debug("n >= %d\\n", 3);
+	return n << 3 == 8;
+}
+
+static void flush(struct q *q)
+{
+	spin_lock(&q->lock);
+	q->nr = 0;
+	spin_unlock(&q->lock);
+}
+""".splitlines()
+
+AFTER = BEFORE + [""] + ADDED
+
+
+def _gen() -> list[mutation.Mutant]:
+    return mutation.generate("mm/x.c", BEFORE, AFTER)
+
+
+def _ops(line_text: str) -> dict[str, list[str]]:
+    n = AFTER.index(line_text) + 1
+    out: dict[str, list[str]] = {}
+    for m in _gen():
+        if m.line == n:
+            out.setdefault(m.op, []).append(dict(m.edits)[n])
+    return out
+
+
+def test_only_added_lines_are_mutated() -> None:
+    added = set(mutation.added_lines(BEFORE, AFTER))
+    assert added == set(range(len(BEFORE) + 1, len(AFTER) + 1))
+    muts = _gen()
+    assert muts and all(line in added for m in muts for line, _ in m.edits)
+    # the comment line and the old function are untouched
+    assert not [m for m in muts if m.line == len(BEFORE) + 2]
+
+
+def test_each_operator() -> None:
+    ops = _ops("\tif (n >= q->cap / 2)")
+    assert "\tif (n > q->cap / 2)" in ops["relop"]
+    assert "\tif (n >= q->cap)" in ops["const"]                    # the / 2 dropped
+    assert "\tif (!(n >= q->cap / 2))" in ops["negate"]
+    assert _ops("\tq->nr = n + 1;")["const"] == ["\tq->nr = n + 2;", "\tq->nr = n + 0;"]
+    assert _ops("\tq->nr = n + 1;")["delete"] == [""]
+    assert _ops("\t\treturn false;")["delete"] == [""]
+    ret = _ops("\treturn n << 3 == 8;")
+    assert "\treturn n << 4 == 8;" in ret["const"] and "\treturn n << 2 == 8;" in ret["const"]
+    assert "\treturn n << 3 != 8;" in ret["relop"]
+    assert "\treturn n < 3 == 8;" not in ret.get("relop", [])       # << is not a relop
+    assert _ops("\tif (!spin_trylock(&q->lock))")["lock"] == \
+        ["\tif (!({ spin_lock(&q->lock); 1; }))"]
+    assert _ops("\tspin_lock(&q->lock);")["lock"] == ["\t(void)spin_trylock(&q->lock);"]
+    assert _ops("\tn = READ_ONCE(q->nr);")["once"] == ["\tn = (q->nr);"]
+    assert _ops("\tWRITE_ONCE(q->slots[n], h);")["once"] == ["\t((q->slots[n]) = (h));"]
+    # string literals are left alone
+    assert "relop" not in _ops('\tpr_debug("n >= %d\\n", 3);')
+
+
+def test_pairs_and_swaps() -> None:
+    muts = _gen()
+    lock = AFTER.index("\tspin_lock(&q->lock);") + 1
+    pair = [m for m in muts if m.op == "delete-pair"]
+    assert [[line for line, _ in m.edits] for m in pair] == [[lock, lock + 2]]
+    swap = {m.line: m for m in muts if m.op == "swap"}
+    n = AFTER.index("\tWRITE_ONCE(q->slots[n], h);") + 1
+    assert dict(swap[n].edits) == {n: "\tq->nr = n + 1;", n + 1: "\tWRITE_ONCE(q->slots[n], h);"}
+    assert all(m.data_race == (m.op == "once") for m in muts)
+    assert {m.op for m in muts} == set(mutation.OPERATORS)
+
+
+def test_ids_are_unique_and_patches_apply(tmp_path: Path) -> None:
+    muts = _gen()
+    assert len({m.id for m in muts}) == len(muts)
+    (tmp_path / "mm").mkdir()
+    for m in muts[:: max(1, len(muts) // 8)]:
+        (tmp_path / "mm" / "x.c").write_text("\n".join(AFTER) + "\n")
+        proc = subprocess.run(["patch", "-p1", "--fuzz=0", "-s"], input=m.patch(AFTER),
+                              cwd=tmp_path, text=True, capture_output=True)
+        assert proc.returncode == 0, (m.id, proc.stdout, proc.stderr)
+        got = (tmp_path / "mm" / "x.c").read_text().splitlines()
+        assert [i + 1 for i, (a, b) in enumerate(zip(AFTER, got)) if a != b] == \
+            [line for line, text in m.edits if text != AFTER[line - 1]]
+
+
+def test_select_is_a_stable_split_and_a_seeded_sample() -> None:
+    muts = _gen()
+    shards = [mutation.select(muts, (i, 3)) for i in (1, 2, 3)]
+    assert sorted(m.id for s in shards for m in s) == sorted(m.id for m in muts)
+    assert mutation.select(muts, sample=5, seed=1) == mutation.select(muts, sample=5, seed=1)
+    assert len(mutation.select(muts, sample=5, seed=1)) == 5
+    assert mutation.select(muts, sample=5, seed=1) != mutation.select(muts, sample=5, seed=2)
