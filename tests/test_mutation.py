@@ -121,3 +121,22 @@ def test_select_is_a_stable_split_and_a_seeded_sample() -> None:
     assert mutation.select(muts, sample=5, seed=1) == mutation.select(muts, sample=5, seed=1)
     assert len(mutation.select(muts, sample=5, seed=1)) == 5
     assert mutation.select(muts, sample=5, seed=1) != mutation.select(muts, sample=5, seed=2)
+
+
+def test_in_the_whole_tree_only_the_series_lines_are_mutated() -> None:
+    """zsbed's instrumentation, patched in after the series, is never mutated,
+    and the series' lines are found at their new numbers."""
+    probe = ["#ifdef CONFIG_ZSMALLOC_FAULT_INJECTION",
+             "\tif (should_fail(&zs_fail_trylock, 1))", "\t\treturn false;", "#endif"]
+    at = AFTER.index("\tif (!spin_trylock(&q->lock))")
+    full = AFTER[:at] + probe + AFTER[at:] + ["", "static int zsbed_only(void)", "{",
+                                              "\treturn 1 >= 0;", "}"]
+    lines = mutation.series_lines(BEFORE, AFTER, full)
+    assert [full[n - 1] for n in lines] == AFTER[len(BEFORE):]
+    muts = mutation.generate("mm/x.c", BEFORE, full, lines)
+    touched = {line for m in muts for line, _ in m.edits}
+    assert touched <= set(lines)
+    assert not any("should_fail" in full[n - 1] or "zsbed_only" in full[n - 1] for n in touched)
+    # the same mutants as on the series alone, shifted past the probe
+    alone = {(m.op, m.original, tuple(t for _, t in m.edits)) for m in _gen()}
+    assert {(m.op, m.original, tuple(t for _, t in m.edits)) for m in muts} == alone

@@ -98,6 +98,18 @@ def added_lines(before: list[str], after: list[str]) -> list[int]:
     return out
 
 
+def series_lines(pristine: list[str], series: list[str], full: list[str]) -> list[int]:
+    """The lines of ``full`` (the series plus zsbed's instrumentation) that
+    the series added: added from ``pristine`` to ``series`` and carried into
+    ``full`` unchanged. The instrumentation's own lines are never among them."""
+    added = set(added_lines(pristine, series))
+    out: list[int] = []
+    matcher = difflib.SequenceMatcher(None, series, full, autojunk=False)
+    for block in matcher.get_matching_blocks():
+        out += [block.b + k + 1 for k in range(block.size) if block.a + k + 1 in added]
+    return sorted(out)
+
+
 def _code(line: str) -> str:
     """The line with string literals blanked and a // comment cut off."""
     masked = STRING_RE.sub(lambda m: '"' + " " * (len(m.group(0)) - 2) + '"', line)
@@ -220,10 +232,13 @@ def _function_end(after: list[str], start: int) -> int:
     return len(after) - 1
 
 
-def generate(path: str, before: list[str], after: list[str]) -> list[Mutant]:
+def generate(path: str, before: list[str], after: list[str],
+             lines: list[int] | None = None) -> list[Mutant]:
     """Every mutant of the lines ``after`` adds to ``before`` (lines without
-    their newline). Never touches a line the series did not add."""
-    added = added_lines(before, after)
+    their newline), or of ``lines`` of ``after`` (``series_lines``: the
+    series' lines in a tree that also carries zsbed's patches). Never
+    touches a line the series did not add."""
+    added = added_lines(before, after) if lines is None else sorted(lines)
     is_added = set(added)
     comments = _comment_state(after)
     code_lines = [n for n in added if _is_code(after[n - 1], comments[n - 1])]
