@@ -312,18 +312,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_peer(args: argparse.Namespace) -> int:
     """Upstream's zram and cgroup selftests on the base and the series kernel."""
     from zsbed import peer, report
-    from zsbed.build import selftest_programs
 
     preflight.check(args)
     peer.kernel_patches(args.series)
-    peer.load_failures()
+    known = peer.load_failures()
     deps.ensure(peer=True)
     tree = fetch(args.ksrc)
     run = report.new_run("peer")
     shard.start(run, "peer", shard.WHOLE, ["peer"], ["peer"])
     init = build_guest()
-    build_selftests(tree.path)
-    cases = peer.run(tree, args.series, selftest_programs()["peer_setup"], init, run)
+    setup = next(p for p in build_selftests(tree.path) if p.name == "peer_setup")
+    cases = peer.run(tree, args.series, known, setup, init, run)
     report.write_cases(run, report.RunInfo(variant="peer", kernel=tree.kernel), cases)
     code = report.run_pytest(run, args.pytest_args)
     print((run / "peer" / "peer.md").read_text(), end="")

@@ -141,8 +141,9 @@ def _comment_state(lines: list[str]) -> list[bool]:
     return state
 
 
-def _sub_at(line: str, code: str, m: re.Match[str], new: str) -> str:
-    """Replace the match ``m`` (found in the masked ``code``) in ``line``."""
+def _sub_at(line: str, m: re.Match[str], new: str) -> str:
+    """Replace the match ``m`` (found in the masked code, whose positions are
+    the line's) in ``line``."""
     return line[:m.start()] + new + line[m.end():]
 
 
@@ -153,15 +154,15 @@ def _line_ops(line: str) -> list[tuple[str, str]]:
     if STATEMENT_RE.match(code) and not LOCK_RE.match(code):
         out.append(("delete", ""))
     for m in RELOP_RE.finditer(code):
-        out.append(("relop", _sub_at(line, code, m, RELOPS[m.group(1)])))
+        out.append(("relop", _sub_at(line, m, RELOPS[m.group(1)])))
     for m in SHIFT_RE.finditer(code):
         k = int(m.group(2))
         for nk in (k + 1, k - 1):
             if nk >= 0:
-                out.append(("const", _sub_at(line, code, m, f"{m.group(1)} {nk}")))
+                out.append(("const", _sub_at(line, m, f"{m.group(1)} {nk}")))
     shifted = {m.start(2) for m in SHIFT_RE.finditer(code)}
     for m in DIV2_RE.finditer(code):
-        out.append(("const", _sub_at(line, code, m, "")))
+        out.append(("const", _sub_at(line, m, "")))
     div2 = {m.end() - 1 for m in DIV2_RE.finditer(code)}
     for m in INT_RE.finditer(code):
         if m.start() in shifted or m.start() in div2:
@@ -169,7 +170,7 @@ def _line_ops(line: str) -> list[tuple[str, str]]:
         k = int(m.group(1))
         for nk in (k + 1, k - 1):
             if nk >= 0:
-                out.append(("const", _sub_at(line, code, m, str(nk))))
+                out.append(("const", _sub_at(line, m, str(nk))))
     cond = COND_RE.match(code)
     if cond and code.count("(") == code.count(")"):
         head, inner, tail = cond.groups()
@@ -184,7 +185,7 @@ def _line_ops(line: str) -> list[tuple[str, str]]:
     if lock and lock.group(1) == "spin_lock":
         out.append(("lock", line.replace("spin_lock(", "(void)spin_trylock(", 1)))
     for m in re.finditer(r"\bREAD_ONCE\(", code):
-        out.append(("once", _sub_at(line, code, m, "(")))
+        out.append(("once", _sub_at(line, m, "(")))
     for m in re.finditer(r"\bWRITE_ONCE\(", code):
         rest = line[m.end():]
         args = _split_args(rest)

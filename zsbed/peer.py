@@ -154,15 +154,12 @@ def timeout(tree: Path, collection: str) -> int:
     """The collection's kselftest timeout (``timeout=`` in its settings, or 45 s),
     scaled for UML."""
     settings = tree / "tools" / "testing" / "selftests" / collection / "settings"
-    if settings.is_file():
-        m = re.search(r"(?m)^timeout=(\d+)\s*$", settings.read_text())
-        if m:
-            return int(m.group(1)) * UML_TIMEOUT_SCALE
-    return KSFT_TIMEOUT * UML_TIMEOUT_SCALE
+    m = re.search(r"(?m)^timeout=(\d+)\s*$", settings.read_text()) if settings.is_file() else None
+    return (int(m.group(1)) if m else KSFT_TIMEOUT) * UML_TIMEOUT_SCALE
 
 
 def plan(tree: Path, inst: Path, setup: Path, kernel: str) -> list[Program]:
-    """One boot: zram.sh, the set-up, then the cgroup tests."""
+    """One boot: zram.sh, the set-up, then the cgroup and mm tests."""
     progs = []
     for s in SUITES:
         if s.collection != "zram" and not any(p.name.endswith(".setup") for p in progs):
@@ -174,7 +171,6 @@ def plan(tree: Path, inst: Path, setup: Path, kernel: str) -> list[Program]:
 
 
 ZRAM_VERDICT = re.compile(r"(?m)^(zram\d+) : \[(PASS|FAIL)\]\s*$")
-ZRAM_START = re.compile(r"(?m)^TCID=|^running zram tests")
 
 
 def zram_cases(text: str) -> dict[str, tuple[str, str]]:
@@ -278,11 +274,10 @@ def make_disk(path: Path) -> Path:
     return path
 
 
-def run(tree: Tree, series: str | None, setup: Path, init: Path,
-        results: Path) -> list[Case]:
+def run(tree: Tree, series: str | None, known: dict[str, verdict.Known], setup: Path,
+        init: Path, results: Path) -> list[Case]:
     """Build both kernels, boot each once; the boots' own cases plus one
-    verdict case per upstream case."""
-    known = load_failures()
+    verdict case per upstream case (``known``: ``load_failures()``)."""
     kernels = build_kernels(tree, series)
     inst = install_selftests(tree.path)
     boot_cases: list[Case] = []
