@@ -14,7 +14,7 @@ OPTS     = --variant=$(VARIANT) $(if $(KSRC),--ksrc=$(KSRC)) $(if $(SERIES),--se
 PYTEST   = $(if $(K),-k "$(K)")
 SHARDOPT = $(if $(SHARD),--shard=$(SHARD))
 
-.PHONY: help uml-test check unit test-data flaky checkpatch series-build workflow fault mutants coverage peer bench build variants pipeline-bench merge ci-local clean distclean
+.PHONY: help uml-test check unit test-data flaky checkpatch series-build workflow fault mutants mutation coverage peer bench build variants pipeline-bench merge ci-local clean distclean
 
 help:
 	@echo "zsbed: user-mode Linux test bed for the zsmalloc zs_free() series"
@@ -31,6 +31,10 @@ help:
 	@echo "  make fault      run every fault scenario in fault/ (SCENARIO=name: one; LIST=1: list)"
 	@echo "  make mutants    build and boot each deliberately broken kernel; all must be caught"
 	@echo "                  (REPEAT=N: N boots each, killed only if all N kill it)"
+	@echo "  make mutation   mutants generated from every line the series adds (never zsbed's"
+	@echo "                  patches): build, boot until a check fails, score per file, function,"
+	@echo "                  patch; resumes where it stopped (SAMPLE=n SEED=s, SHARD=i/N,"
+	@echo "                  MIN_SCORE=pct); results/latest/mutation/ (score.json, survivors.md)"
 	@echo "  make flaky      boot the plan (fast, deep) and every scenario N times (N=20) on the"
 	@echo "                  unmutated series: every case must fail 0 of N (VARIANTS=, SCENARIO=)"
 	@echo "  make test-data  refresh tests/data from real runs (RESULTS=\"results/a results/b\")"
@@ -89,6 +93,10 @@ flaky:
 mutants:
 	@$(ZSBED) mutants $(OPTS) $(if $(MUTANT),--mutant=$(MUTANT)) $(if $(REPEAT),--repeat=$(REPEAT)) \
 		$(SHARDOPT)
+
+mutation:
+	@$(ZSBED) mutation $(OPTS) $(SHARDOPT) $(if $(SAMPLE),--sample=$(SAMPLE)) \
+		$(if $(SEED),--seed=$(SEED)) $(if $(MIN_SCORE),--min-score=$(MIN_SCORE))
 
 coverage:
 	@$(ZSBED) coverage $(if $(KSRC),--ksrc=$(KSRC)) $(if $(SERIES),--series=$(SERIES)) \

@@ -76,12 +76,13 @@ def test_ci_local_names_a_case_that_differs(results: Path,
 def test_ci_local_compares_with_given_whole_runs(results: Path) -> None:
     jobs = FakeJobs()
     given: list[Path] = []
-    for what in ("fault", "mutants"):
+    for what in ("fault", "mutants", "mutation"):
         jobs([what])
         given.append((results / "latest").resolve())
     jobs.ran.clear()
     assert ci_local.run(3, given, [], jobs) == 0
     assert ["fault"] not in jobs.ran and ["mutants"] not in jobs.ran
+    assert not [a for a in jobs.ran if a[0] == "mutation" and not any("SHARD" in x for x in a)]
     jobs(["fault", "SHARD=1/3"])
     with pytest.raises(ZsbedError, match=r"RESULTS=.*: shard 1/3 of fault; ci-local compares"):
         ci_local.run(3, [(results / "latest").resolve()], [], jobs)

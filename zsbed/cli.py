@@ -17,7 +17,7 @@ from zsbed import (configure, crash, deps, fault, paths, plan, preflight, shard,
 from zsbed.build import Kernel, build_guest, build_kernel, build_selftests
 from zsbed.errors import ZsbedError
 from zsbed.fetch import Tree, fetch
-from zsbed.patch import Patch, patch
+from zsbed.patch import Patch, content_id, patch, touches_build
 from zsbed.parse import Case
 from zsbed.progress import say
 from zsbed.run import Program, run_boot
@@ -37,6 +37,7 @@ class Prepared:
     kernel: Kernel
     init: Path
     selftests: list[Path]
+    digest: str = ""             # the patched source's content id
 
 
 def build_dir(tree: Tree, variant: str) -> Path:
@@ -57,24 +58,30 @@ def prepare(args: argparse.Namespace, extra: tuple[Patch, ...] = ()) -> Prepared
     configure.requested(tree.path, frags)         # fragments parse, before patching
     src, source_digest = patch(tree, args.series, extra)
     bdir = build_dir(tree, args.variant)
+    # An extra patch of C code only (a mutant) leaves the .config as it is:
+    # configure keys on the tree without it, the build on the whole source.
+    config_key = source_digest if touches_build(extra) else content_id(tree, args.series)
     # the tree's location is part of its identity: kbuild output refers to it
-    config_digest = configure.configure(src, f"{src}:{source_digest}", args.variant, bdir)
+    config_digest = configure.configure(src, f"{src}:{config_key}", args.variant, bdir)
     make_vars = tuple(configure.variant_meta(args.variant).get("make", "").split())
-    kernel = build_kernel(src, bdir, args.variant, config_digest, always=not tree.managed,
-                          make_vars=make_vars)
+    kernel = build_kernel(src, bdir, args.variant, f"{config_digest}:{source_digest}",
+                          always=not tree.managed, make_vars=make_vars)
     return Prepared(tree=tree, src=src, kernel=kernel, init=build_guest(),
-                    selftests=build_selftests(src))
+                    selftests=build_selftests(src), digest=source_digest)
 
 
 def selftest_cases(prep: Prepared, variant: str, results: Path,
-                   timeout: float | None, wrap: Wrap | None = None) -> list[Case]:
-    """One boot running KUnit and the selftest plan (through ``wrap``); its cases."""
+                   timeout: float | None, wrap: Wrap | None = None,
+                   limit: float | None = None) -> list[Case]:
+    """One boot running KUnit and the selftest plan (through ``wrap``); its cases.
+    ``limit``: a shorter time limit for the boot."""
     meta = configure.variant_meta(variant)
     programs = plan.load(paths.SELFTESTS / "zsmalloc" / "plan.toml", variant,
                          {p.name: p for p in prep.selftests},
                          float(meta.get("timeout-scale", 1)))
     programs = wrap(programs, "kunit") if wrap else programs
     timeout = timeout or sum(p.timeout for p in programs) + BOOT_SLACK
+    timeout = min(timeout, limit) if limit else timeout
     return run_boot(prep.src, prep.kernel, prep.init, programs, results, "main", timeout,
                     meta.get("boot", "").split())
 
@@ -103,11 +110,18 @@ def scenario_cases(args: argparse.Namespace, scenario: fault.Scenario,
 
     sargs = copy.copy(args)
     sargs.variant = args.variant or scenario.variant
-    prep = prepare(sargs, extra)
+    return scenario_boot(prepare(sargs, extra), sargs.variant, scenario, results, wrap)
+
+
+def scenario_boot(prep: Prepared, variant: str, scenario: fault.Scenario, results: Path,
+                  wrap: Wrap | None = None, limit: float | None = None) -> list[Case]:
+    """Boot a built kernel once on the scenario's plan (through ``wrap``): its
+    cases and its expectations. ``limit``: a shorter time limit for the boot."""
     programs = fault.programs(scenario, {p.name: p for p in prep.selftests})
     programs = wrap(programs, "boot") if wrap else programs
-    meta = configure.variant_meta(sargs.variant)
-    timeout = sum(p.timeout for p in programs) + BOOT_SLACK
+    meta = configure.variant_meta(variant)
+    timeout = float(sum(p.timeout for p in programs) + BOOT_SLACK)
+    timeout = min(timeout, limit) if limit else timeout
     cases = run_boot(prep.src, prep.kernel, prep.init, programs, results,
                      f"fault.{scenario.name}", timeout,
                      meta.get("boot", "").split() + fault.SCENARIO_BOOT + scenario.boot,
@@ -223,6 +237,48 @@ def cmd_mutants(args: argparse.Namespace) -> int:
     finally:
         say("[mutants] restoring the tree without mutants")
         prepare(args)
+
+
+KUNIT_TIMEOUT = 180       # a KUnit-only boot (the baseline's; mutants get a limit from it)
+
+
+def cmd_mutation(args: argparse.Namespace) -> int:
+    """Generate mutants from the series' added lines, build and boot each, score."""
+    from zsbed import mutation, mutation_report, mutation_run, report
+
+    split = shard.parse(args.shard)
+    if args.sample is not None and args.sample < 1:
+        raise ZsbedError(f"SAMPLE={args.sample}: must be at least 1")
+    equivalent = mutation_report.load_equivalent()
+    every = fault.scenarios()
+    preflight.check(args, {"fast", "deep", "classbits"} | {s.variant for s in every}, every,
+                    ["fast", "deep"])
+    base = prepare(args)
+
+    def boot(c: mutation_run.Catcher, prep: Prepared, out: Path, limit: float) -> list[Case]:
+        if c.kind == "scenario":
+            assert c.scenario is not None
+            return scenario_boot(prep, c.variant, c.scenario, out, limit=limit or None)
+        if c.kind == "plan":
+            return selftest_cases(prep, c.variant, out, None, limit=limit or None)
+        meta = configure.variant_meta(c.variant)
+        return run_boot(prep.src, prep.kernel, prep.init, [], out, "kunit",
+                        limit or KUNIT_TIMEOUT, meta.get("boot", "").split())
+
+    src = mutation_run.source(base.tree.path, base.src, args.series)
+    whole = mutation.select(src.mutants, (1, 1), args.sample, args.seed)
+    chosen = [m for m in whole if split.holds(m.id)]
+    run = report.new_run("mutation" + split.suffix)
+    shard.start(run, "mutation", split, [m.id for m in chosen], [m.id for m in whole])
+    try:
+        state, results = mutation_run.run(base.digest, src, chosen,
+                                          mutation_run.prepare_with(args, prepare), boot)
+    finally:
+        say("[mutation] restoring the tree without mutants")
+        prepare(args)
+    return shard.finish(run, mutation_report.write(run / "mutation", state, src, results,
+                                                   [m.id for m in chosen], equivalent,
+                                                   args.min_score))
 
 
 def cmd_coverage(args: argparse.Namespace) -> int:
@@ -447,6 +503,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--scenario", default=None, help="only this scenario (no plan)")
     sharded(p)
     p.set_defaults(func=cmd_flaky)
+    p = sub.add_parser("mutation", help="generated mutants of the series' added lines: a score")
+    common(p)
+    sharded(p)
+    p.add_argument("--sample", type=int, default=None, help="a seeded sample of this many mutants")
+    p.add_argument("--seed", type=int, default=1, help="the sample's seed")
+    p.add_argument("--min-score", type=float, default=None,
+                   help="fail when the score (percent) is below this")
+    p.set_defaults(func=cmd_mutation)
+
     p = sub.add_parser("mutants", help="build and boot every mutant; each must be caught")
     common(p)
     p.add_argument("--mutant", default=None, help="only this one")
@@ -518,7 +583,7 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 # Commands that rewrite the patched tree or a build directory.
 # (pipeline-bench is not one: it runs make uml-test, which takes the lock.)
-EXCLUSIVE = {"uml-test", "build", "fault", "flaky", "mutants", "coverage", "bench",
+EXCLUSIVE = {"uml-test", "build", "fault", "flaky", "mutants", "mutation", "coverage", "bench",
              "series-build"}
 
 

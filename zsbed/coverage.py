@@ -343,6 +343,8 @@ def report(src: Path, boots: dict[str, list[Trace]],
                   f"{mode} report")
             per_mode_summary[mode] = summarize(json.loads(summary.read_text()))
     disk.write_text(out / "index.html", index_html(results, per_mode_summary))
+    from zsbed import mutation_report       # a late import: it imports the fault stack
+    mutation_report.link_newest(out / "index.html")
     nocode = [r for r in results if r.site.name not in code]
     if any(boots.values()) and nocode:
         r = nocode[0]

@@ -33,6 +33,7 @@ JOBS: tuple[Job, ...] = (
     Job("peer", ("peer",), "peer"),
     Job("fault", ("fault",), "fault", sharded=True),
     Job("mutants", ("mutants",), "mutants", sharded=True),
+    Job("mutation", ("mutation", "SAMPLE=30", "SEED=1"), "mutation", sharded=True),
 )
 
 

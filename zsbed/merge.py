@@ -8,6 +8,7 @@ its ``shard.json`` which shard of which part it is. The merge writes a new
 - ``summary.json``: every shard's tests, each with its ``part``; the
   counts over all of them;
 - ``junit.xml``: one ``<testsuite>`` per part, holding its shards' cases;
+- ``mutation/``: the mutation shards scored together (``mutation_report.merge``);
 - ``mutants.json``/``.md``, ``flaky.json``/``.md``: the shards' rows, in
   the order one unsharded run has them (``mutants.conclude``,
   ``flaky.conclude``);
@@ -156,6 +157,9 @@ def cases(run: Path) -> list[tuple[str, str]]:
     if (run / "mutants.json").is_file():
         out += [(f"mutants {r['variant']} {r['mutant']}", r["verdict"])
                 for r in read_json(run / "mutants.json")]
+    if (run / "mutation" / "mutants.json").is_file():
+        out += [(f"mutation {r['id']}", r["fate"])
+                for r in read_json(run / "mutation" / "mutants.json")]
     return out
 
 
@@ -187,6 +191,11 @@ def merge(dirs: list[Path], expect_matrix: bool = False) -> int:
         code |= mutants.conclude(mutant_rows(parts["mutants"]), run)
     if "flaky" in parts:
         code |= merge_flaky(parts["flaky"], run)
+    if "mutation" in parts:
+        from zsbed import mutation_report     # a late import: it imports the fault stack
+        code |= mutation_report.merge([r.path / "mutation" for r in parts["mutation"]
+                                       if (r.path / "mutation" / "source.json").is_file()],
+                                      run / "mutation")
     if "coverage" in parts:
         code |= merge_coverage(parts["coverage"], run)
     shards = table(parts)

@@ -34,10 +34,11 @@ patch that applies with ``patch --fuzz=0`` on the patched file.
 from __future__ import annotations
 
 import difflib
-import hashlib
 import random
 import re
 from dataclasses import dataclass
+
+from zsbed.shard import of
 
 OPERATORS = ("delete", "delete-pair", "relop", "const", "negate", "swap", "lock", "once")
 DATA_RACE = "once"          # the operator whose survivors need KCSAN, not a plain survivor
@@ -276,8 +277,7 @@ def select(mutants: list[Mutant], shard: tuple[int, int] = (1, 1), sample: int |
     """Shard ``i/N`` by a hash of each id (stable as mutants come and go),
     then a reproducible sample of ``sample`` by ``seed``, in id order."""
     i, count = shard
-    mine = [m for m in mutants
-            if int(hashlib.sha256(m.id.encode()).hexdigest(), 16) % count + 1 == i]
+    mine = [m for m in mutants if of(m.id, count) == i]
     if sample is not None and sample < len(mine):
         mine = random.Random(seed).sample(sorted(mine, key=lambda m: m.id), sample)
     return sorted(mine, key=lambda m: m.id)

@@ -97,19 +97,26 @@ def split_mbox(mbox: Path) -> list[Patch]:
 
 def select_patches(series: str | None) -> list[Patch]:
     """The ordered list of patches a run applies."""
+    under_test, instrumentation = split_series(series)
+    return under_test + instrumentation
+
+
+def split_series(series: str | None) -> tuple[list[Patch], list[Patch]]:
+    """(the series under test, zsbed's instrumentation) for ``SERIES=``.
+    A series directory's own patches below its marker count as under test."""
     ours, instrumentation = parse_series(paths.PATCHES / "series")
     if series is None:
-        return ours + instrumentation
+        return ours, instrumentation
     if series == "none":
-        return []
+        return [], []
     spec = Path(series).expanduser()
     if spec.is_dir():
         if not (spec / "series").is_file():
             raise ZsbedError(f"SERIES={series}: directory has no 'series' file")
         user, extra = parse_series(spec / "series")
-        return user + extra + instrumentation
+        return user + extra, instrumentation
     if spec.is_file():
-        return split_mbox(spec) + instrumentation
+        return split_mbox(spec), instrumentation
     raise ZsbedError(f"SERIES={series}: no such file or directory")
 
 
@@ -233,6 +240,17 @@ def patch(tree: Tree, series: str | None, extra: tuple[Patch, ...] = ()) -> tupl
         say(f"[patch] SERIES=none: building {tree.path} as is (out of tree)")
         return tree.path, _snapshot_id(tree)
     return patch_tree(tree, patches)
+
+
+def content_id(tree: Tree, series: str | None) -> str:
+    """The id ``patch`` gives the tree with ``series`` and no extra patches."""
+    return f"{_snapshot_id(tree)}:{series_digest(select_patches(series))}"
+
+
+def touches_build(patches: tuple[Patch, ...]) -> bool:
+    """Does any patch touch a Kconfig file or a Makefile (what configure reads)?"""
+    return any(re.search(r"(^|/)(Kconfig[^/]*|Makefile|Kbuild)$", f)
+               for p in patches for f in touched_files(p))
 
 
 def copy_tree(pristine: Path, src: Path) -> None:

@@ -379,3 +379,47 @@ def peer_cases(base: dict[str, tuple[str, str]], series: dict[str, tuple[str, st
                           f"base {b}, series {s}" + (f": {why}" if why else ""), detail))
         rows.append({"case": name, "base": b, "series": s, "verdict": outcome, "why": why})
     return cases, rows
+
+
+# -- generated mutants (make mutation) ----------------------------------------
+
+MUTATION_FATES = ("killed", "timeout", "survived", "flaky", "equivalent", "not-compiled")
+
+
+def mutant_fate(cases: list[Case]) -> tuple[str, list[Case]]:
+    """A generated mutant's fate at one boot, and the cases that decided it.
+
+    Any failing case kills it (the baseline has shown that every case passes
+    on the unmutated series); a boot killed at its time limit is a timeout
+    kill."""
+    failed = [c for c in cases if c.outcome in FAILED]
+    if not failed:
+        return "survived", []
+    hung = [c for c in failed if c.name.startswith("boot.") and c.message.startswith("killed after the")]
+    if hung:
+        return "timeout", hung + [c for c in failed if c not in hung]
+    return "killed", failed
+
+
+def confirmed_fate(first: str, again: str) -> str:
+    """A mutant killed at a boot is killed only if the same boot kills it
+    again; killed once of twice is 'flaky', which is not a kill."""
+    return first if again != "survived" else "flaky"
+
+
+def equivalence_problems(fates: dict[str, str], claimed: dict[str, str]) -> list[str]:
+    """An equivalence claim may only cover a mutant that survived every boot:
+    one that some check kills is not equivalent, and a claim for an id the
+    generator no longer makes is stale."""
+    out = []
+    for mid in sorted(claimed):
+        fate = fates.get(mid)
+        if fate is None:
+            continue
+        if fate in ("killed", "timeout", "flaky"):
+            what = {"timeout": "timed it out", "flaky": "killed it once of two boots"}.get(
+                fate, "killed it")
+            out.append(f"{mid}: claimed equivalent, but a check {what}")
+        elif fate == "not-compiled":
+            out.append(f"{mid}: claimed equivalent, but it does not compile")
+    return out

@@ -1,0 +1,178 @@
+"""make mutation's runner and report, without a kernel: fake builds and boots
+decide each mutant's fate; the order of the catchers; the score; the
+equivalence rules."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from zsbed import mutation, mutation_report, mutation_run, verdict
+from zsbed.errors import ZsbedError
+from zsbed.parse import Case
+from zsbed.patch import Patch
+
+BEFORE = ["int f(int x)", "{", "\treturn x;", "}"]
+AFTER = ["int f(int x)", "{", "\tif (x >= 2)", "\t\tg(x);", "\treturn x;", "}"]
+
+CATCHERS = [mutation_run.Catcher("kunit.fast", "fast", "kunit"),
+            mutation_run.Catcher("fault.a", "fast", "scenario"),
+            mutation_run.Catcher("plan.deep", "deep", "plan")]
+SECONDS = {"kunit.fast": 0.5, "fault.a": 2.0, "plan.deep": 40.0}
+
+
+def _source() -> mutation_run.Source:
+    lines = mutation.added_lines(BEFORE, AFTER)
+    return mutation_run.Source(mutation.generate("mm/x.c", BEFORE, AFTER), {"mm/x.c": AFTER},
+                               {"mm/x.c": lines}, {"mm/x.c": {n: "0001-x.patch" for n in lines}},
+                               ["0001-x.patch"])
+
+
+class Fakes:
+    """Builds and boots that fail as told; records what ran."""
+
+    def __init__(self, failing: dict[str, list[str]], broken: set[str] | None = None) -> None:
+        self.failing = failing          # catcher -> outcome of each boot ('fail', 'pass', 'hang')
+        self.broken = broken or set()   # variants whose build fails
+        self.ran: list[str] = []
+        self.built: list[str] = []
+
+    def prepare(self, variant: str, extra: tuple[Patch, ...]) -> str:
+        self.built.append(variant)
+        if variant in self.broken:
+            raise ZsbedError("build: mm/x.c:3: error: expected expression")
+        return variant
+
+    def boot(self, c: mutation_run.Catcher, prep: Any, out: Path, limit: float) -> list[Case]:
+        self.ran.append(c.name)
+        plan = self.failing.get(c.name, [])
+        what = plan.pop(0) if plan else "pass"
+        if what == "hang":
+            return [Case(f"boot.{c.name}", "failed", limit, f"killed after the {limit:.0f}s timeout (hung)")]
+        if what == "fail":
+            return [Case("boot.x", "passed", 1.0), Case(f"{c.name}.case", "failed", None, "want 1")]
+        return [Case("boot.x", "passed", 1.0)]
+
+
+def _run(fakes: Fakes, tmp_path: Path, results: dict[str, dict[str, Any]] | None = None
+         ) -> dict[str, Any]:
+    src = _source()
+    m = src.mutants[0]
+    return mutation_run.run_one(m, src, CATCHERS, SECONDS, results or {}, tmp_path,
+                                fakes.prepare, fakes.boot)
+
+
+def test_a_kill_must_repeat(tmp_path: Path) -> None:
+    fakes = Fakes({"fault.a": ["fail", "fail"]})
+    row = _run(fakes, tmp_path)
+    assert row["fate"] == "killed" and row["catcher"] == "fault.a"
+    assert row["by"] == ["fault.a.case"]
+    assert fakes.ran == ["kunit.fast", "fault.a", "fault.a"]     # cheapest first, then again
+    assert "plan.deep" not in fakes.ran and fakes.built == ["fast"]
+
+
+def test_a_kill_once_of_two_is_flaky_and_the_run_goes_on(tmp_path: Path) -> None:
+    fakes = Fakes({"kunit.fast": ["fail", "pass"]})
+    row = _run(fakes, tmp_path)
+    assert row["fate"] == "flaky" and row["flaky"] == ["kunit.fast"]
+    assert fakes.ran == ["kunit.fast", "kunit.fast", "fault.a", "plan.deep"]
+    fakes = Fakes({"kunit.fast": ["fail", "pass"], "plan.deep": ["fail", "fail"]})
+    assert _run(fakes, tmp_path)["fate"] == "killed"
+
+
+def test_a_hang_is_a_timeout_kill(tmp_path: Path) -> None:
+    row = _run(Fakes({"kunit.fast": ["hang", "hang"]}), tmp_path)
+    assert row["fate"] == "timeout" and row["by"] == ["boot.kunit.fast"]
+
+
+def test_build_failures_are_not_kills(tmp_path: Path) -> None:
+    row = _run(Fakes({}, broken={"fast"}), tmp_path)
+    assert row["fate"] == "not-compiled" and "expected expression" in row["how"]
+    fakes = Fakes({}, broken={"deep"})
+    row = _run(fakes, tmp_path)
+    assert row["fate"] == "survived" and "deep build" in row["boots"][-1]["skipped"]
+
+
+def test_the_survivor_meets_every_catcher(tmp_path: Path) -> None:
+    fakes = Fakes({})
+    assert _run(fakes, tmp_path)["fate"] == "survived"
+    assert fakes.ran == ["kunit.fast", "fault.a", "plan.deep"]
+
+
+def test_order_is_kills_per_second() -> None:
+    assert [c.name for c in mutation_run.order(CATCHERS, SECONDS, {})] == \
+        ["kunit.fast", "fault.a", "plan.deep"]
+    results = {f"m{k}": {"catcher": "plan.deep"} for k in range(200)}
+    assert mutation_run.order(CATCHERS, SECONDS, results)[0].name == "plan.deep"
+    results = {f"m{k}": {"catcher": "fault.a"} for k in range(3)}
+    assert mutation_run.order(CATCHERS, SECONDS, results)[0].name == "fault.a"
+
+
+def test_score_and_equivalence(tmp_path: Path) -> None:
+    src = _source()
+    ids = [m.id for m in src.mutants]
+    assert len(ids) >= 4
+    fates = ["killed", "timeout", "survived", "not-compiled"] + ["survived"] * (len(ids) - 4)
+    results = {mid: {"id": mid, "fate": f, "mutated": [], "seconds": 1.0}
+               for mid, f in zip(ids, fates)}
+    equivalent = {ids[2]: "x >= 2 and x > 2 differ only at 2, which no caller passes"}
+    s = mutation_report.score(src, results, ids, equivalent)
+    o = s["overall"]
+    assert (o["killed"], o["timeout"], o["equivalent"], o["not-compiled"]) == (1, 1, 1, 1)
+    assert o["scored"] == len(ids) - 2
+    assert o["score"] == round(100 * 2 / (len(ids) - 2), 1)
+    assert ids[2] not in {v["id"] for v in s["survivors"]}
+    assert s["per_patch"]["0001-x.patch"]["generated"] == len(ids)
+    assert s["per_function"]["mm/x.c:f"]["generated"] == len(ids)
+    # a claim for a killed mutant, and one for an id the generator does not make
+    code = mutation_report.write(tmp_path, tmp_path, src, results, ids,
+                                 {ids[0]: "claimed, though a check kills it", "mm/x.c:99:relop:0":
+                                  "a stale claim for a line that moved"}, None)
+    assert code == 1
+    problems = (tmp_path / "score.json").read_text()
+    assert "a check killed it" in problems and "stale" in problems
+    assert "mm/x.c" in (tmp_path / "index.html").read_text()
+    assert mutation_report.write(tmp_path, tmp_path, src, results, ids, equivalent, 99.0) == 1
+    assert mutation_report.write(tmp_path, tmp_path, src, results, ids, equivalent, None) == 0
+
+
+def test_confirmed_fate() -> None:
+    assert verdict.confirmed_fate("killed", "killed") == "killed"
+    assert verdict.confirmed_fate("timeout", "killed") == "timeout"
+    assert verdict.confirmed_fate("killed", "survived") == "flaky"
+
+
+def test_equivalent_file_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "equivalent.toml"
+    bad.write_text('[[equivalent]]\nid = "mm/x.c:3:relop:0"\n')
+    with pytest.raises(ZsbedError, match=r"equivalent.toml: \[\[equivalent\]\] #1: needs exactly"):
+        mutation_report.load_equivalent(bad)
+    bad.write_text('[[equivalent]]\nid = "mm/x.c:3"\nreason = "because it is the same"\n')
+    with pytest.raises(ZsbedError, match="is not <file>:<line>:<operator>:<n>"):
+        mutation_report.load_equivalent(bad)
+    assert mutation_report.load_equivalent() == mutation_report.load_equivalent(
+        mutation_report.EQUIVALENT)
+
+
+def test_function_of() -> None:
+    lines = ["static int a(void)", "{", "\treturn 1;", "}", "", "static struct x y = {", "\t.a = 1,",
+             "};"]
+    assert mutation_report.function_of(lines, 3) == "a"
+    assert mutation_report.function_of(lines, 7) == "(file scope)"
+
+
+def test_shards_score_together(tmp_path: Path) -> None:
+    src = _source()
+    ids = [m.id for m in src.mutants]
+    results = {mid: {"id": mid, "fate": "killed" if k % 2 else "survived", "mutated": [],
+                     "seconds": 1.0} for k, mid in enumerate(ids)}
+    half = len(ids) // 2
+    for k, part in enumerate((ids[:half], ids[half:]), 1):
+        mutation_report.write(tmp_path / f"s{k}", tmp_path, src, results, part, {}, None)
+    whole = mutation_report.score(src, results, ids, {})
+    mutation_report.merge([tmp_path / "s1", tmp_path / "s2"], tmp_path / "merged")
+    import json
+    merged = json.loads((tmp_path / "merged" / "score.json").read_text())
+    assert merged["overall"] == whole["overall"]
+    assert merged["per_function"] == whole["per_function"]
