@@ -140,3 +140,24 @@ def test_in_the_whole_tree_only_the_series_lines_are_mutated() -> None:
     # the same mutants as on the series alone, shifted past the probe
     alone = {(m.op, m.original, tuple(t for _, t in m.edits)) for m in _gen()}
     assert {(m.op, m.original, tuple(t for _, t in m.edits)) for m in muts} == alone
+
+
+def test_a_continuation_line_is_not_a_statement() -> None:
+    before = ["void f(void)", "{", "}"]
+    after = ["void f(void)", "{", "\tclear(z, BIT(A) |", "\t      BIT(B));", "\tif (x)",
+             "\t\tgo(z);", "\tdone(z);", "}"]
+    ops = {(m.line, m.op) for m in mutation.generate("mm/y.c", before, after)}
+    assert (4, "delete") not in ops         # it ends line 3's statement: gone, it won't compile
+    assert (6, "delete") in ops and (7, "delete") in ops
+    assert (6, "swap") in ops and (4, "swap") not in ops
+
+
+def test_declarations_are_not_statements() -> None:
+    before: list[str] = []
+    after = ["void zs_a(struct zs_pool *pool);", "void zs_b(struct zs_pool *pool);",
+             "static struct ops o = {", "\t.n = 2,", "};", "static void f(void)", "{",
+             "\tzs_a(p);", "\tzs_b(p);", "}"]
+    ops = {(m.line, m.op) for m in mutation.generate("include/z.h", before, after)}
+    assert not {(1, "delete"), (1, "swap"), (2, "delete")} & ops
+    assert (4, "const") in ops
+    assert {(8, "delete"), (8, "swap"), (9, "delete")} <= ops

@@ -267,6 +267,11 @@ def cmd_mutation(args: argparse.Namespace) -> int:
 
     src = mutation_run.source(base.tree.path, base.src, args.series)
     whole = mutation.select(src.mutants, (1, 1), args.sample, args.seed)
+    if args.mutant:
+        whole = [m for m in whole if m.id == args.mutant or m.id.startswith(args.mutant + ":")]
+        if not whole:
+            raise ZsbedError(f"MUTANT={args.mutant}: no generated mutant has that id "
+                             f"(file:line:operator:n, or a prefix of whole parts)")
     chosen = [m for m in whole if split.holds(m.id)]
     run = report.new_run("mutation" + split.suffix)
     shard.start(run, "mutation", split, [m.id for m in chosen], [m.id for m in whole])
@@ -508,6 +513,8 @@ def parser() -> argparse.ArgumentParser:
     sharded(p)
     p.add_argument("--sample", type=int, default=None, help="a seeded sample of this many mutants")
     p.add_argument("--seed", type=int, default=1, help="the sample's seed")
+    p.add_argument("--mutant", default=None,
+                   help="only this mutant id, or the ids under a prefix (file:line)")
     p.add_argument("--min-score", type=float, default=None,
                    help="fail when the score (percent) is below this")
     p.set_defaults(func=cmd_mutation)

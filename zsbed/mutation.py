@@ -148,11 +148,54 @@ def _sub_at(line: str, m: re.Match[str], new: str) -> str:
     return line[:m.start()] + new + line[m.end():]
 
 
-def _line_ops(line: str) -> list[tuple[str, str]]:
-    """(operator, new line) for every one-line mutant of ``line``."""
+def _in_function(after: list[str], comments: list[bool]) -> list[bool]:
+    """Per line: does it start inside a function body (not at file scope, nor
+    in a struct, enum or initializer)? Declarations are not statements: a
+    prototype swapped or deleted is no bug a check could catch."""
+    out: list[bool] = []
+    depth, body = 0, False
+    header = ""                  # the code since the last ';' or '}' at file scope
+    for line, in_comment in zip(after, comments):
+        out.append(body and depth > 0)
+        if in_comment or line.lstrip().startswith("#"):
+            continue
+        code = re.sub(r"/\*.*?\*/", "", _code(line))
+        for c in code:
+            if c == "{":
+                if depth == 0:
+                    body = bool(re.search(r"\)\s*$", header)) and "=" not in header
+                depth += 1
+            elif c == "}":
+                depth = max(depth - 1, 0)
+                if depth == 0:
+                    body, header = False, ""
+            elif depth == 0:
+                header = "" if c == ";" else header + c
+    return out
+
+
+def _starts_statement(after: list[str], n: int, comments: list[bool]) -> bool:
+    """Does line ``n`` (1-based) begin a statement, rather than continue the
+    one above (``BIT(A) |`` then ``BIT(B));``)? The code line before it must
+    end one, open or close a block, be a label, or be an if/else/for/while
+    head without a brace."""
+    for i in range(n - 2, -1, -1):
+        if not _is_code(after[i], comments[i]):
+            continue
+        prev = re.sub(r"/\*.*?\*/", "", _code(after[i])).rstrip()
+        if not prev:
+            continue
+        return (prev.endswith((";", "{", "}")) or bool(re.fullmatch(r"\s*\w+:", prev))
+                or bool(re.match(r"\s*(\}\s*)?(if|else|for|while|do)\b", prev)))
+    return True
+
+
+def _line_ops(line: str, statement: bool = True) -> list[tuple[str, str]]:
+    """(operator, new line) for every one-line mutant of ``line``
+    (``statement``: it begins a statement, so deleting it may compile)."""
     code = _code(line)
     out: list[tuple[str, str]] = []
-    if STATEMENT_RE.match(code) and not LOCK_RE.match(code):
+    if statement and STATEMENT_RE.match(code) and not LOCK_RE.match(code):
         out.append(("delete", ""))
     for m in RELOP_RE.finditer(code):
         out.append(("relop", _sub_at(line, m, RELOPS[m.group(1)])))
@@ -250,9 +293,11 @@ def generate(path: str, before: list[str], after: list[str],
         n = sum(1 for m in out if m.line == line and m.op == op)
         out.append(Mutant(path, line, op, n, tuple(sorted(edits)), after[line - 1]))
 
+    inside = _in_function(after, comments)
+    starts = {n: inside[n - 1] and _starts_statement(after, n, comments) for n in code_lines}
     for n in code_lines:
         line = after[n - 1]
-        for op, new in _line_ops(line):
+        for op, new in _line_ops(line, starts[n]):
             add(n, op, [(n, new)])
         lock = LOCK_RE.match(_code(line))
         if lock:
@@ -265,7 +310,8 @@ def generate(path: str, before: list[str], after: list[str],
         nxt = n + 1
         if nxt in is_added and nxt in code_lines:
             a, b = after[n - 1], after[nxt - 1]
-            if STATEMENT_RE.match(_code(a)) and STATEMENT_RE.match(_code(b)) and a.strip() != b.strip():
+            if (starts[n] and starts[nxt] and STATEMENT_RE.match(_code(a))
+                    and STATEMENT_RE.match(_code(b)) and a.strip() != b.strip()):
                 indent_a = a[:len(a) - len(a.lstrip())]
                 indent_b = b[:len(b) - len(b.lstrip())]
                 add(n, "swap", [(n, indent_a + b.strip()), (nxt, indent_b + a.strip())])

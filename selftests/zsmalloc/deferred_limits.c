@@ -14,7 +14,8 @@
  *	deferred_limits [-z] [-m MiB] [-H ms]
  *
  * Default: zram0's mem_limit.  -z: zswap's max_pool_percent, zswap in
- * front of zram0.  The counts are reported as counters for zsbed's
+ * front of zram0; afterwards zswap switches compressor, and its old pool
+ * must be destroyed (the limit's flush gave its reference back).  The counts are reported as counters for zsbed's
  * scenarios (limits.zram.failed_writes, limits.zswap.limit_hits).
  *
  * -H holds the pool's backstop off for that long (deferred_max_delay_ms)
@@ -172,6 +173,33 @@ static int test_zram(size_t mib, size_t psz)
 	return zram_swap_teardown();
 }
 
+/*
+ * The limit check's flush takes a reference on zswap's current pool: it
+ * must drop it. With A and B gone, the pool holds no entry, so a switch of
+ * compressor must destroy it (its zsmalloc debugfs directory goes); a
+ * reference kept would keep it, with its memory, for good.
+ */
+static void pool_released(const char *pool)
+{
+	char path[PATH_MAX];
+	double start;
+	int err;
+
+	if (!pool[0]) {
+		ksft_test_result_skip("pool_released (no zswap pool in %s)\n", ZS_DEBUGFS);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s%s", ZS_DEBUGFS, pool);
+	err = sysfs_write(ZSWAP_PARAM "compressor", "lz4");
+	start = now_ms();
+	while (!err && !access(path, F_OK) && now_ms() - start < 2000)
+		usleep(1000);
+	ksft_print_msg("compressor -> lz4: %s; pool %s %s after %.1f ms\n",
+		       err ? strerror(-err) : "ok", pool,
+		       access(path, F_OK) ? "destroyed" : "still there", now_ms() - start);
+	ksft_test_result(!err && access(path, F_OK), "pool_released\n");
+}
+
 static int test_zswap(size_t mib, size_t psz)
 {
 	unsigned long long base_size, size_a, hits, stored, ram, percent, drained = 0;
@@ -219,6 +247,7 @@ static int test_zswap(size_t mib, size_t psz)
 	hits = zswap_dbg("pool_limit_hit") - hits;
 	stored = zswap_dbg("stored_pages") - stored;
 	check_b(b, pages, psz, "zswap", "limit_hits", hits, stored, "limit_stores_accepted");
+	pool_released(pool);
 	return zswap_on_zram_teardown();
 }
 
@@ -243,7 +272,7 @@ int main(int argc, char **argv)
 		ksft_exit_skip("no %s (CONFIG_ZRAM off?)\n", ZRAM_SYS);
 	if (zswap && access(ZSWAP_PARAM "enabled", F_OK))
 		ksft_exit_fail_msg("no zswap (CONFIG_ZSWAP off?)\n");
-	ksft_set_plan(4);
+	ksft_set_plan(zswap ? 5 : 4);
 	err = zswap ? test_zswap(mib, psz) : test_zram(mib, psz);
 	ksft_test_result(!err, "teardown\n");
 	ksft_finished();

@@ -497,6 +497,21 @@ static inline void backstop_case(const char *pool, int report_only)
 }
 
 /* The newest zswap pool (zswap<hex>, numbered as created) into @name. */
+/* zsmalloc pools that belong to zswap (named zswap<N>). */
+static inline int count_zswap_pools(void)
+{
+	DIR *dir = opendir("/sys/kernel/debug/zsmalloc");
+	struct dirent *de;
+	int n = 0;
+
+	if (!dir)
+		return -1;
+	while ((de = readdir(dir)))
+		n += !strncmp(de->d_name, "zswap", 5);
+	closedir(dir);
+	return n;
+}
+
 static inline int newest_zswap_pool(char *name, size_t len)
 {
 	DIR *dir = opendir("/sys/kernel/debug/zsmalloc");

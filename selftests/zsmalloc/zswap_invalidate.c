@@ -44,20 +44,6 @@
 
 #define MAX_EXTRA 40
 
-/* zsmalloc pools that belong to zswap (named zswap<N>). */
-static int count_zswap_pools(void)
-{
-	DIR *dir = opendir("/sys/kernel/debug/zsmalloc");
-	struct dirent *de;
-	int n = 0;
-
-	if (!dir)
-		return -1;
-	while ((de = readdir(dir)))
-		n += !strncmp(de->d_name, "zswap", 5);
-	closedir(dir);
-	return n;
-}
 
 /* Wait until zswap's pool is back to @base bytes; ms, or -1. */
 static double wait_zswap_pool(unsigned long long base, double timeout_ms)
