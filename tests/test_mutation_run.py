@@ -90,8 +90,12 @@ def test_build_failures_are_not_kills(tmp_path: Path) -> None:
     row = _run(Fakes({}, broken={"fast"}), tmp_path)
     assert row["fate"] == "not-compiled" and "expected expression" in row["how"]
     fakes = Fakes({}, broken={"deep"})
-    row = _run(fakes, tmp_path)
+    src = _source()
+    two_deep = CATCHERS + [mutation_run.Catcher("kunit.deep", "deep", "kunit")]
+    row = mutation_run.run_one(src.mutants[0], src, two_deep, SECONDS, {}, tmp_path,
+                               fakes.prepare, fakes.boot)
     assert row["fate"] == "survived" and "deep build" in row["boots"][-1]["skipped"]
+    assert fakes.built.count("deep") == 1           # a broken variant is not built again
 
 
 def test_the_survivor_meets_every_catcher(tmp_path: Path) -> None:
@@ -176,3 +180,26 @@ def test_shards_score_together(tmp_path: Path) -> None:
     merged = json.loads((tmp_path / "merged" / "score.json").read_text())
     assert merged["overall"] == whole["overall"]
     assert merged["per_function"] == whole["per_function"]
+
+
+def test_the_saved_sample_scores_as_it_printed() -> None:
+    """make mutation SAMPLE=30 SEED=1 at commit dd187c0 (before pool_released
+    and the generator's statement rules) printed 'score 61.5%: 16 of 26
+    killed (2 by timeout), 10 survived, ... 4 not compiled'."""
+    import json
+
+    from tests.conftest import DATA
+
+    rows = json.loads((DATA / "mutation-sample30.json").read_text())
+    t = mutation_report.tally([r["fate"] for r in rows])
+    assert (t["killed"], t["timeout"], t["survived"], t["not-compiled"]) == (14, 2, 10, 4)
+    assert t["scored"] == 26 and t["score"] == 61.5
+    # the kills so far put the two catchers that killed most first
+    every = [mutation_run.Catcher("plan.fast", "fast", "plan"),
+             mutation_run.Catcher("fault.deferred-limits", "fast", "scenario"),
+             mutation_run.Catcher("fault.alloc-failures-create", "fast", "scenario"),
+             mutation_run.Catcher("kunit.fast", "fast", "kunit")]
+    seconds = {"kunit.fast": 0.5, "fault.alloc-failures-create": 1.0,
+               "fault.deferred-limits": 4.5, "plan.fast": 22.0}
+    first = mutation_run.order(every, seconds, {r["id"]: r for r in rows})
+    assert [c.name for c in first][:2] == ["kunit.fast", "fault.alloc-failures-create"]

@@ -236,8 +236,12 @@ def run_one(m: mutation.Mutant, src: Source, every: list[Catcher], seconds: dict
                            "boots": [], "catcher": "", "by": [], "how": ""}
     start = time.monotonic()
     preps: dict[str, Any] = {}
+    broken: set[str] = set()             # variants whose build failed
     fate = "survived"
     for c in order(every, seconds, results):
+        if c.variant in broken:
+            row["boots"].append({"catcher": c.name, "skipped": f"{c.variant} build failed"})
+            continue
         if c.variant not in preps:
             try:
                 preps[c.variant] = prepare(c.variant, (patch,))
@@ -248,6 +252,7 @@ def run_one(m: mutation.Mutant, src: Source, every: list[Catcher], seconds: dict
                     fate = "not-compiled"
                     row["how"] = str(e)[:300]
                     break
+                broken.add(c.variant)
                 row["boots"].append({"catcher": c.name, "skipped": f"{c.variant} build: {e}"[:300]})
                 continue
         t0 = time.monotonic()
