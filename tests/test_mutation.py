@@ -161,3 +161,19 @@ def test_declarations_are_not_statements() -> None:
     assert not {(1, "delete"), (1, "swap"), (2, "delete")} & ops
     assert (4, "const") in ops
     assert {(8, "delete"), (8, "swap"), (9, "delete")} <= ops
+
+
+def test_statement_rules_on_kernel_shapes() -> None:
+    before: list[str] = []
+    after = ["#define TWO(x) \\", "\t((x) == 2)", "int g(int);",
+             "static int f(int a, int b)", "{",
+             "#ifdef CONFIG_A", "\tif (a) {", "#else", "\tif (b) {", "#endif",
+             "\t\tone();", "\t}", "\tif (a &&", "\t    b)", "\t\ttwo();",
+             "\tswitch (a) {", "\tcase 1:", "\t\tthree();", "\t}",
+             "\tx = y; /* at most 4 < 5 */", "\t*p = 1;", "\treturn 0444;", "}",
+             "int h(int);", "int k(int);"]
+    ops = {(m.line, m.op) for m in mutation.generate("mm/z.c", before, after)}
+    assert not [o for o in ops if o[0] in (1, 2, 3, 24, 25)]     # macros and prototypes
+    assert {(11, "delete"), (15, "delete"), (18, "delete"), (21, "delete")} <= ops
+    assert (20, "relop") not in ops and (20, "const") not in ops  # only in the comment
+    assert (22, "const") not in ops                                # octal: no off-by-one

@@ -94,14 +94,41 @@ def test_build_failures_are_not_kills(tmp_path: Path) -> None:
     two_deep = CATCHERS + [mutation_run.Catcher("kunit.deep", "deep", "kunit")]
     row = mutation_run.run_one(src.mutants[0], src, two_deep, SECONDS, {}, tmp_path,
                                fakes.prepare, fakes.boot)
-    assert row["fate"] == "survived" and "deep build" in row["boots"][-1]["skipped"]
-    assert fakes.built.count("deep") == 1           # a broken variant is not built again
+    # a build failure in any variant: not compiled, whatever the fast boots said
+    assert row["fate"] == "not-compiled" and row["how"].startswith("deep: build:")
+    assert fakes.built == ["fast", "deep"] and "plan.deep" not in fakes.ran
+    # fast is always built first, even when a deep catcher leads the order
+    fakes = Fakes({}, broken={"fast"})
+    results = {f"m{k}": {"catcher": "plan.deep"} for k in range(200)}
+    row = mutation_run.run_one(src.mutants[0], src, CATCHERS, SECONDS, results, tmp_path,
+                               fakes.prepare, fakes.boot)
+    assert row["fate"] == "not-compiled" and fakes.built == ["fast"]
 
 
 def test_the_survivor_meets_every_catcher(tmp_path: Path) -> None:
     fakes = Fakes({})
     assert _run(fakes, tmp_path)["fate"] == "survived"
     assert fakes.ran == ["kunit.fast", "fault.a", "plan.deep"]
+
+
+def test_a_rerun_resumes_and_redoes_a_row_of_another_edit(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    monkeypatch.setattr(mutation_run, "STATE", tmp_path / "state")
+    monkeypatch.setattr(mutation_run, "catchers", lambda: CATCHERS)
+    src = _source()
+    chosen = src.mutants[:3]
+    fakes = Fakes({})
+    state, results = mutation_run.run("digest", src, chosen, fakes.prepare, fakes.boot)
+    assert sorted(results) == sorted(m.id for m in chosen)
+    assert fakes.ran.count("kunit.fast") == 1 + 3          # the baseline, then each mutant
+    kept = state / "mutants" / f"{mutation_run.safe(chosen[1].id)}.json"
+    row = json.loads(kept.read_text())
+    kept.write_text(json.dumps({**row, "mutated": ["something else"]}))
+    fakes = Fakes({})
+    mutation_run.run("digest", src, chosen, fakes.prepare, fakes.boot)
+    assert fakes.ran.count("kunit.fast") == 1              # only the row of another edit
 
 
 def test_order_is_kills_per_second() -> None:

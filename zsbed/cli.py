@@ -250,6 +250,10 @@ def cmd_mutation(args: argparse.Namespace) -> int:
     if args.sample is not None and args.sample < 1:
         raise ZsbedError(f"SAMPLE={args.sample}: must be at least 1")
     equivalent = mutation_report.load_equivalent()
+    if args.series is not None and equivalent:
+        say(f"[mutation] SERIES={args.series}: {paths.show(mutation_report.EQUIVALENT)} argues "
+            f"the default series' mutants; not applied")
+        equivalent = {}
     every = fault.scenarios()
     preflight.check(args, {"fast", "deep", "classbits"} | {s.variant for s in every}, every,
                     ["fast", "deep"])

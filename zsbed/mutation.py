@@ -112,14 +112,19 @@ def series_lines(pristine: list[str], series: list[str], full: list[str]) -> lis
 
 
 def _code(line: str) -> str:
-    """The line with string literals blanked and a // comment cut off."""
+    """The line with string literals and /* */ comments blanked (same
+    length, so positions stay the line's), a // or an unclosed /* comment
+    cut off."""
     masked = STRING_RE.sub(lambda m: '"' + " " * (len(m.group(0)) - 2) + '"', line)
-    return masked.split("//", 1)[0]
+    masked = re.sub(r"/\*.*?\*/", lambda m: " " * len(m.group(0)), masked)
+    return masked.split("//", 1)[0].split("/*", 1)[0]
 
 
 def _is_code(line: str, in_comment: bool) -> bool:
+    """Not blank, not in or opening a comment, not a preprocessor line
+    (a line inside a comment, `` * text``, has ``in_comment`` set)."""
     s = line.strip()
-    return bool(s) and not in_comment and not s.startswith(("/*", "*", "#", "//"))
+    return bool(s) and not in_comment and not s.startswith(("/*", "#", "//"))
 
 
 def _comment_state(lines: list[str]) -> list[bool]:
@@ -148,19 +153,41 @@ def _sub_at(line: str, m: re.Match[str], new: str) -> str:
     return line[:m.start()] + new + line[m.end():]
 
 
+def _preprocessor(after: list[str]) -> list[bool]:
+    """Per line: is it a preprocessor line, or a continuation of one?"""
+    out, going = [], False
+    for line in after:
+        this = going or line.lstrip().startswith("#")
+        out.append(this)
+        going = this and line.rstrip().endswith("\\")
+    return out
+
+
 def _in_function(after: list[str], comments: list[bool]) -> list[bool]:
     """Per line: does it start inside a function body (not at file scope, nor
     in a struct, enum or initializer)? Declarations are not statements: a
-    prototype swapped or deleted is no bug a check could catch."""
+    prototype swapped or deleted is no bug a check could catch. Braces are
+    counted in the first branch of an ``#if`` only, as the compiler sees one."""
     out: list[bool] = []
     depth, body = 0, False
     header = ""                  # the code since the last ';' or '}' at file scope
-    for line, in_comment in zip(after, comments):
+    branches: list[bool] = []    # per open #if: are we past its first branch?
+    pre = _preprocessor(after)
+    for line, in_comment, is_pre in zip(after, comments, pre):
         out.append(body and depth > 0)
-        if in_comment or line.lstrip().startswith("#"):
+        if is_pre:
+            word = re.match(r"\s*#\s*(\w+)", line)
+            directive = word.group(1) if word else ""
+            if directive.startswith("if"):
+                branches.append(False)
+            elif directive in ("else", "elif") and branches:
+                branches[-1] = True
+            elif directive == "endif" and branches:
+                branches.pop()
             continue
-        code = re.sub(r"/\*.*?\*/", "", _code(line))
-        for c in code:
+        if in_comment or any(branches):
+            continue
+        for c in _code(line):
             if c == "{":
                 if depth == 0:
                     body = bool(re.search(r"\)\s*$", header)) and "=" not in header
@@ -174,20 +201,30 @@ def _in_function(after: list[str], comments: list[bool]) -> list[bool]:
     return out
 
 
+LABEL_RE = re.compile(r"\s*(case\b[^:]*|default|\w+)\s*:")
+CONTROL_RE = re.compile(r"(\}\s*)?(else\s*)?((if|for|while|switch|\w*for_each\w*)\s*\(.*\))?(do)?")
+
+
 def _starts_statement(after: list[str], n: int, comments: list[bool]) -> bool:
     """Does line ``n`` (1-based) begin a statement, rather than continue the
-    one above (``BIT(A) |`` then ``BIT(B));``)? The code line before it must
-    end one, open or close a block, be a label, or be an if/else/for/while
-    head without a brace."""
+    one above (``BIT(A) |`` then ``BIT(B));``)? The code back to the last
+    ``;``, ``{``, ``}`` or label must be empty or a control head without
+    a brace (``if (a &&`` / ``b)``, ``else``, ``list_for_each(...)``)."""
+    text: list[str] = []
     for i in range(n - 2, -1, -1):
         if not _is_code(after[i], comments[i]):
             continue
-        prev = re.sub(r"/\*.*?\*/", "", _code(after[i])).rstrip()
-        if not prev:
+        prev = _code(after[i]).rstrip()
+        if not prev.strip():
             continue
-        return (prev.endswith((";", "{", "}")) or bool(re.fullmatch(r"\s*\w+:", prev))
-                or bool(re.match(r"\s*(\}\s*)?(if|else|for|while|do)\b", prev)))
-    return True
+        if prev.endswith((";", "{", "}")) or LABEL_RE.fullmatch(prev):
+            break
+        text.insert(0, prev.strip())
+    head = " ".join(text)
+    if not head:
+        return True
+    return (head.count("(") == head.count(")") and CONTROL_RE.fullmatch(head) is not None
+            and head.strip() != "")
 
 
 def _line_ops(line: str, statement: bool = True) -> list[tuple[str, str]]:
@@ -211,6 +248,8 @@ def _line_ops(line: str, statement: bool = True) -> list[tuple[str, str]]:
     for m in INT_RE.finditer(code):
         if m.start() in shifted or m.start() in div2:
             continue
+        if len(m.group(1)) > 1 and m.group(1).startswith("0"):
+            continue                # an octal literal (a file mode): no off-by-one
         k = int(m.group(1))
         for nk in (k + 1, k - 1):
             if nk >= 0:
@@ -286,7 +325,8 @@ def generate(path: str, before: list[str], after: list[str],
     added = added_lines(before, after) if lines is None else sorted(lines)
     is_added = set(added)
     comments = _comment_state(after)
-    code_lines = [n for n in added if _is_code(after[n - 1], comments[n - 1])]
+    pre = _preprocessor(after)
+    code_lines = [n for n in added if _is_code(after[n - 1], comments[n - 1]) and not pre[n - 1]]
     out: list[Mutant] = []
 
     def add(line: int, op: str, edits: list[tuple[int, str]]) -> None:
@@ -304,7 +344,8 @@ def generate(path: str, before: list[str], after: list[str],
             want = f"{UNLOCK[lock.group(1)]}({lock.group(2)});"
             for j in range(n, _function_end(after, n - 1) + 1):
                 if after[j - 1].strip() == want:
-                    add(n, "delete-pair", [(n, ""), (j, "")])
+                    if j in is_added:       # never blank a line the series did not add
+                        add(n, "delete-pair", [(n, ""), (j, "")])
                     break
     for n in code_lines:
         nxt = n + 1

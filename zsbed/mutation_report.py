@@ -142,11 +142,11 @@ def _pct(t: dict[str, Any]) -> str:
 
 def _row(name: str, t: dict[str, Any]) -> str:
     return (f"| {name} | {t['generated']} | {t['killed']} | {t['timeout']} | {t['survived']} | "
-            f"{t['equivalent']} | {t['not-compiled']} | {_pct(t)} |")
+            f"{t['flaky']} | {t['equivalent']} | {t['not-compiled']} | {_pct(t)} |")
 
 
-HEAD = ("| | mutants | killed | timeout | survived | equivalent | not compiled | score |\n"
-        "|---|---|---|---|---|---|---|---|")
+HEAD = ("| | mutants | killed | timeout | survived | flaky | equivalent | not compiled | score |\n"
+        "|---|---|---|---|---|---|---|---|---|")
 
 
 def markdown(s: dict[str, Any]) -> str:
@@ -197,6 +197,7 @@ def page(src: Source, results: dict[str, dict[str, Any]], chosen: list[str],
              ".legend span{padding:2px 8px;margin-right:4px}</style>",
              f"<h1>zsbed mutation score: {_pct(o)}</h1>",
              f"<p>{o['killed']} killed, {o['timeout']} timeout kills, {o['survived']} survived, "
+             f"{o['flaky']} flaky, "
              f"{o['equivalent']} equivalent, {o['not-compiled']} not compiled, of {o['generated']} "
              f"(data race, not scored: {s['data_race']['generated']}). "
              f"{s['ran']} of {s['mutants_in_series']} mutants ran. "
@@ -302,7 +303,8 @@ def write(out: Path, state: Path, src: Source, results: dict[str, dict[str, Any]
                   "the series' lines coloured by their mutants' fate")
     o = s["overall"]
     say(f"[mutation] score {_pct(o)}: {o['killed'] + o['timeout']} of {o['scored']} killed "
-        f"({o['timeout']} by timeout), {o['survived']} survived, {o['equivalent']} equivalent, "
+        f"({o['timeout']} by timeout), {o['survived']} survived, {o['flaky']} killed only once "
+        f"of two boots, {o['equivalent']} equivalent, "
         f"{o['not-compiled']} not compiled; data race (not scored): "
         f"{s['data_race']['survived']} of {s['data_race']['generated']} survived; "
         f"{s['seconds'] / 60:.1f} min of mutant time")

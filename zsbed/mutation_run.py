@@ -95,6 +95,9 @@ def source_from_json(data: dict[str, Any]) -> Source:
                   data["patches"])
 
 
+# Not a boot: the build of the fast variant, which every mutant gets first.
+FIRST_BUILD = Catcher("build.fast", "fast", "build")
+
 # Boots: (catcher, prepared kernel, results dir, time limit) -> cases
 Boot = Callable[[Catcher, Any, Path, float], list[Case]]
 Prepare = Callable[[str, tuple[Patch, ...]], Any]
@@ -146,7 +149,7 @@ def source(pristine: Path, full: Path, series: str | None) -> Source:
                 where[n] = names[k]
             previous = now
         files[rel], lines[rel] = after, mine
-        origin[rel] = {n: where.get(n, names[-1]) for n in mine}
+        origin[rel] = {n: where.get(n, "?") for n in mine}
         out += mutation.generate(rel, before, after, mine)
     return Source(out, files, lines, origin, names)
 
@@ -224,6 +227,11 @@ def limit(seconds: float) -> float:
     return LIMIT_FACTOR * seconds + LIMIT_SLACK
 
 
+def edits_of(m: mutation.Mutant) -> list[str]:
+    """The mutated lines as a result row keeps them."""
+    return [t.strip() for _, t in m.edits]
+
+
 def run_one(m: mutation.Mutant, src: Source, every: list[Catcher], seconds: dict[str, float],
             results: dict[str, dict[str, Any]], out: Path, prepare: Prepare,
             boot: Boot) -> dict[str, Any]:
@@ -231,30 +239,27 @@ def run_one(m: mutation.Mutant, src: Source, every: list[Catcher], seconds: dict
     patch = Patch(name=f"mutant {m.id}", text=m.patch(src.files[m.path]))
     row: dict[str, Any] = {"id": m.id, "path": m.path, "line": m.line, "op": m.op,
                            "original": m.original.strip(),
-                           "mutated": [t.strip() for _, t in m.edits],
+                           "mutated": edits_of(m),
                            "patch": src.origin[m.path].get(m.line, ""),
                            "boots": [], "catcher": "", "by": [], "how": ""}
     start = time.monotonic()
     preps: dict[str, Any] = {}
-    broken: set[str] = set()             # variants whose build failed
     fate = "survived"
-    for c in order(every, seconds, results):
-        if c.variant in broken:
-            row["boots"].append({"catcher": c.name, "skipped": f"{c.variant} build failed"})
-            continue
+    # fast first: whether a mutant compiles must not depend on the order
+    for c in [FIRST_BUILD] + order(every, seconds, results):
         if c.variant not in preps:
             try:
                 preps[c.variant] = prepare(c.variant, (patch,))
             except ZsbedError as e:
                 if not str(e).startswith("build:"):
                     raise
-                if not preps:       # the first build: the mutant does not compile
-                    fate = "not-compiled"
-                    row["how"] = str(e)[:300]
-                    break
-                broken.add(c.variant)
-                row["boots"].append({"catcher": c.name, "skipped": f"{c.variant} build: {e}"[:300]})
-                continue
+                # in any variant: a mutant that does not build is never a kill
+                fate = "not-compiled"
+                row["how"] = f"{c.variant}: {e}"[:300]
+                break
+        if c is FIRST_BUILD:
+            continue
+        shutil.rmtree(out / c.name, ignore_errors=True)     # nothing of an interrupted run
         t0 = time.monotonic()
         cases = boot(c, preps[c.variant], out / c.name, limit(seconds.get(c.name, 60)))
         fate_here, by = verdict.mutant_fate(cases)
@@ -292,7 +297,10 @@ def run(source_digest: str, src: Source, chosen: list[mutation.Mutant], prepare:
         f"the series adds ({', '.join(src.files)}); running {len(chosen)}; "
         f"state: {paths.show(state)}")
     results = load_results(state)
-    todo = [m for m in chosen if m.id not in results]
+    # a kept row counts only if it is this very edit (ids are line numbers)
+    todo = [m for m in chosen if m.id not in results
+            or results[m.id].get("mutated") != edits_of(m)
+            or results[m.id].get("original") != m.original.strip()]
     if len(todo) < len(chosen):
         say(f"[mutation] resuming: {len(chosen) - len(todo)} of {len(chosen)} already done")
     every = catchers()
