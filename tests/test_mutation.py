@@ -170,10 +170,10 @@ def test_statement_rules_on_kernel_shapes() -> None:
              "#ifdef CONFIG_A", "\tif (a) {", "#else", "\tif (b) {", "#endif",
              "\t\tone();", "\t}", "\tif (a &&", "\t    b)", "\t\ttwo();",
              "\tswitch (a) {", "\tcase 1:", "\t\tthree();", "\t}",
-             "\tx = y; /* at most 4 < 5 */", "\t*p = 1;", "\treturn 0444;", "}",
+             "\tx = y; /* at most 4 < 5 */", "\t*p = 1;", "\treturn 0444 + sizeof(b[0]);", "}",
              "int h(int);", "int k(int);"]
     ops = {(m.line, m.op) for m in mutation.generate("mm/z.c", before, after)}
     assert not [o for o in ops if o[0] in (1, 2, 3, 24, 25)]     # macros and prototypes
     assert {(11, "delete"), (15, "delete"), (18, "delete"), (21, "delete")} <= ops
     assert (20, "relop") not in ops and (20, "const") not in ops  # only in the comment
-    assert (22, "const") not in ops                                # octal: no off-by-one
+    assert (22, "const") not in ops               # octal, and an index inside sizeof()

@@ -245,8 +245,9 @@ def _line_ops(line: str, statement: bool = True) -> list[tuple[str, str]]:
     for m in DIV2_RE.finditer(code):
         out.append(("const", _sub_at(line, m, "")))
     div2 = {m.end() - 1 for m in DIV2_RE.finditer(code)}
+    in_sizeof = _sizeof_spans(code)
     for m in INT_RE.finditer(code):
-        if m.start() in shifted or m.start() in div2:
+        if m.start() in shifted or m.start() in div2 or any(a <= m.start() < b for a, b in in_sizeof):
             continue
         if len(m.group(1)) > 1 and m.group(1).startswith("0"):
             continue                # an octal literal (a file mode): no off-by-one
@@ -275,6 +276,17 @@ def _line_ops(line: str, statement: bool = True) -> list[tuple[str, str]]:
         if args:
             a, b, tail = args
             out.append(("once", line[:m.start()] + f"(({a}) = ({b}))" + tail))
+    return out
+
+
+def _sizeof_spans(code: str) -> list[tuple[int, int]]:
+    """The argument spans of ``sizeof(...)``: a constant there (``batch[0]``)
+    changes no size."""
+    out = []
+    for m in re.finditer(r"\bsizeof\s*\(", code):
+        close = _closing_paren(code, m.end())
+        if close is not None:
+            out.append((m.end(), close))
     return out
 
 
