@@ -34,7 +34,8 @@ help:
 	@echo "  make mutation   mutants generated from every line the series adds (never zsbed's"
 	@echo "                  patches): build, boot until a check fails, score per file, function,"
 	@echo "                  patch; resumes where it stopped (SAMPLE=n SEED=s, SHARD=i/N,"
-	@echo "                  MIN_SCORE=pct, MUTANT=file:line[:op:n]); results/latest/mutation/"
+	@echo "                  MIN_SCORE=pct, MUTANT=file:line[:op:n], REPORT=1: score what is kept,"
+	@echo "                  no boots); results/latest/mutation/"
 	@echo "  make flaky      boot the plan (fast, deep) and every scenario N times (N=20) on the"
 	@echo "                  unmutated series: every case must fail 0 of N (VARIANTS=, SCENARIO=)"
 	@echo "  make test-data  refresh tests/data from real runs (RESULTS=\"results/a results/b\")"
@@ -97,7 +98,7 @@ mutants:
 mutation:
 	@$(ZSBED) mutation $(OPTS) $(SHARDOPT) $(if $(SAMPLE),--sample=$(SAMPLE)) \
 		$(if $(SEED),--seed=$(SEED)) $(if $(MIN_SCORE),--min-score=$(MIN_SCORE)) \
-		$(if $(MUTANT),--mutant=$(MUTANT))
+		$(if $(MUTANT),--mutant=$(MUTANT)) $(if $(REPORT),--report-only)
 
 coverage:
 	@$(ZSBED) coverage $(if $(KSRC),--ksrc=$(KSRC)) $(if $(SERIES),--series=$(SERIES)) \

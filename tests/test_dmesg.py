@@ -64,3 +64,17 @@ def test_uml_deadline_server_hrtimer_warning_is_benign_only_there() -> None:
     found = dmesg.check(sched)
     assert [f.kind for f in found] == ["WARNING", "WARNING"] and all(f.benign for f in found)
     assert not any(f.benign for f in dmesg.check(ours))
+
+
+def test_a_lock_used_uninitialized_is_a_lockdep_report() -> None:
+    """deep, 7.3.4, with spin_lock_init() of the deferred queue's lock deleted
+    (make mutation, mm/zsmalloc.c:2382:delete:0): lockdep prints an INFO, not a
+    WARNING or BUG, and then turns itself off for the rest of the boot."""
+    log = ("    # zs_test_alloc_free_classes: 119 size classes, 136 merged\n"
+           "INFO: trying to register non-static key.\n"
+           "The code is fine but needs lockdep annotation, or maybe\n"
+           "you didn't initialize this object before use?\n"
+           "turning off the locking correctness validator.\n"
+           "CPU: 1 UID: 0 PID: 38 Comm: kunit_try_catch Tainted: G                 N  7.3.4 #48\n")
+    found = dmesg.check(log)
+    assert [f.kind for f in found] == ["lockdep", "lockdep"] and not any(f.benign for f in found)

@@ -279,6 +279,14 @@ def cmd_mutation(args: argparse.Namespace) -> int:
     chosen = [m for m in whole if split.holds(m.id)]
     run = report.new_run("mutation" + split.suffix)
     shard.start(run, "mutation", split, [m.id for m in chosen], [m.id for m in whole])
+    if args.report_only:
+        state = mutation_run.state_dir(base.digest)
+        results = mutation_run.kept(state, chosen)
+        say(f"[mutation] REPORT=1: {len(results)} of {len(chosen)} mutants have results in "
+            f"{paths.show(state)}; the report covers those (make mutation runs the rest)")
+        return shard.finish(run, mutation_report.write(
+            run / "mutation", state, src, results, [m.id for m in chosen if m.id in results],
+            equivalent, args.min_score))
     try:
         state, results = mutation_run.run(base.digest, src, chosen,
                                           mutation_run.prepare_with(args, prepare), boot)
@@ -517,6 +525,8 @@ def parser() -> argparse.ArgumentParser:
     sharded(p)
     p.add_argument("--sample", type=int, default=None, help="a seeded sample of this many mutants")
     p.add_argument("--seed", type=int, default=1, help="the sample's seed")
+    p.add_argument("--report-only", action="store_true",
+                   help="no builds or boots: score the results kept so far")
     p.add_argument("--mutant", default=None,
                    help="only this mutant id, or the ids under a prefix (file:line)")
     p.add_argument("--min-score", type=float, default=None,
@@ -525,6 +535,8 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("mutants", help="build and boot every mutant; each must be caught")
     common(p)
+    p.add_argument("--report-only", action="store_true",
+                   help="no builds or boots: score the results kept so far")
     p.add_argument("--mutant", default=None, help="only this one")
     p.add_argument("--repeat", type=int, default=1,
                    help="boot each mutant this many times; killed only if every run kills it")

@@ -20,7 +20,11 @@ REPORTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("lockdep", re.compile(r"WARNING: (possible circular locking|possible recursive locking|"
                            r"inconsistent lock state|suspicious RCU usage|bad unlock balance)|"
                            r"BUG: (sleeping function called|scheduling while atomic|"
-                           r"spinlock|rwlock|held lock freed)")),
+                           r"spinlock|rwlock|held lock freed)|"
+                           # a lock used uninitialized: lockdep says so, then turns
+                           # itself (and DEBUG_SPINLOCK's checks) off for the boot
+                           r"INFO: trying to register non-static key|"
+                           r"turning off the locking correctness validator")),
     ("SLUB", re.compile(r"^\s*(\[[^]]*\]\s*)?BUG [\w-]+ \(.*\): |Object already free|"
                         r"Poison overwritten|Redzone overwritten")),
     ("stall", re.compile(STALL)),

@@ -43,9 +43,12 @@ STATE = paths.RESULTS / "mutation-state"
 C_FILE = re.compile(r"\.[ch]$")
 LIMIT_FACTOR = 3          # a boot's time limit: this many times its baseline time ...
 LIMIT_SLACK = 30          # ... plus this many seconds
-# what decides the state's key besides the patches: every input of the checks
-# (not equivalent.toml: a claim changes the report, not a mutant's fate)
-CHECK_INPUTS = ("selftests/**/*", "fault/*.toml", "uml-config/**/*", "zsbed/guest/**/*")
+# what decides the state's key besides the patches: every input of the checks,
+# and the harness's rules of what a failure is (a lockdep report dmesg.py did
+# not know once let a mutant survive). Not equivalent.toml: a claim changes
+# the report, not a mutant's fate.
+CHECK_INPUTS = ("selftests/**/*", "fault/*.toml", "uml-config/**/*", "zsbed/guest/**/*",
+                "zsbed/dmesg.py", "zsbed/verdict.py")
 # What a catcher costs besides its boot: zsbed's own work per boot, and the
 # incremental build of a variant other than fast (measured here: one object,
 # 7 s classbits, 18 s deep with KASAN).
@@ -227,6 +230,16 @@ def limit(seconds: float) -> float:
     return LIMIT_FACTOR * seconds + LIMIT_SLACK
 
 
+def kept(state: Path, chosen: list[mutation.Mutant],
+         results: dict[str, dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
+    """The kept results of ``chosen``: a row counts only if it is this very
+    edit (ids are line numbers, and the generator may change)."""
+    results = load_results(state) if results is None else results
+    return {m.id: results[m.id] for m in chosen if m.id in results
+            and results[m.id].get("mutated") == edits_of(m)
+            and results[m.id].get("original") == m.original.strip()}
+
+
 def edits_of(m: mutation.Mutant) -> list[str]:
     """The mutated lines as a result row keeps them."""
     return [t.strip() for _, t in m.edits]
@@ -297,10 +310,8 @@ def run(source_digest: str, src: Source, chosen: list[mutation.Mutant], prepare:
         f"the series adds ({', '.join(src.files)}); running {len(chosen)}; "
         f"state: {paths.show(state)}")
     results = load_results(state)
-    # a kept row counts only if it is this very edit (ids are line numbers)
-    todo = [m for m in chosen if m.id not in results
-            or results[m.id].get("mutated") != edits_of(m)
-            or results[m.id].get("original") != m.original.strip()]
+    done = kept(state, chosen, results)
+    todo = [m for m in chosen if m.id not in done]
     if len(todo) < len(chosen):
         say(f"[mutation] resuming: {len(chosen) - len(todo)} of {len(chosen)} already done")
     every = catchers()
