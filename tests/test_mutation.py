@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 from zsbed import mutation
+from zsbed.shard import Shard
 
 BEFORE = """\
 static int old_helper(int x)
@@ -116,7 +117,7 @@ def test_ids_are_unique_and_patches_apply(tmp_path: Path) -> None:
 
 def test_select_is_a_stable_split_and_a_seeded_sample() -> None:
     muts = _gen()
-    shards = [mutation.select(muts, (i, 3)) for i in (1, 2, 3)]
+    shards = [Shard(i, 3).pick(mutation.select(muts), lambda m: m.id) for i in (1, 2, 3)]
     assert sorted(m.id for s in shards for m in s) == sorted(m.id for m in muts)
     assert mutation.select(muts, sample=5, seed=1) == mutation.select(muts, sample=5, seed=1)
     assert len(mutation.select(muts, sample=5, seed=1)) == 5

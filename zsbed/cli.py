@@ -255,8 +255,9 @@ def cmd_mutation(args: argparse.Namespace) -> int:
             f"the default series' mutants; not applied")
         equivalent = {}
     every = fault.scenarios()
-    preflight.check(args, {"fast", "deep", "classbits"} | {s.variant for s in every}, every,
-                    ["fast", "deep"])
+    catchers = mutation_run.catchers()
+    preflight.check(args, {c.variant for c in catchers}, every,
+                    [c.variant for c in catchers if c.kind == "plan"])
     base = prepare(args)
 
     def boot(c: mutation_run.Catcher, prep: Prepared, out: Path, limit: float) -> list[Case]:
@@ -270,7 +271,7 @@ def cmd_mutation(args: argparse.Namespace) -> int:
                         limit or KUNIT_TIMEOUT, meta.get("boot", "").split())
 
     src = mutation_run.source(base.tree.path, base.src, args.series)
-    whole = mutation.select(src.mutants, (1, 1), args.sample, args.seed)
+    whole = mutation.select(src.mutants, args.sample, args.seed)
     if args.mutant:
         whole = [m for m in whole if m.id == args.mutant or m.id.startswith(args.mutant + ":")]
         if not whole:
@@ -535,8 +536,6 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("mutants", help="build and boot every mutant; each must be caught")
     common(p)
-    p.add_argument("--report-only", action="store_true",
-                   help="no builds or boots: score the results kept so far")
     p.add_argument("--mutant", default=None, help="only this one")
     p.add_argument("--repeat", type=int, default=1,
                    help="boot each mutant this many times; killed only if every run kills it")

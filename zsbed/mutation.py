@@ -29,7 +29,7 @@ operators are:
 
 Every mutant has a stable id (``file:line:operator:n``) and renders as a
 patch that applies with ``patch --fuzz=0`` on the patched file.
-``select`` takes a deterministic shard and a seeded sample.
+``select`` draws a seeded sample; shards split the ids with ``shard.Shard``.
 """
 from __future__ import annotations
 
@@ -37,8 +37,6 @@ import difflib
 import random
 import re
 from dataclasses import dataclass
-
-from zsbed.shard import of
 
 OPERATORS = ("delete", "delete-pair", "relop", "const", "negate", "swap", "lock", "once")
 DATA_RACE = "once"          # the operator whose survivors need KCSAN, not a plain survivor
@@ -223,8 +221,7 @@ def _starts_statement(after: list[str], n: int, comments: list[bool]) -> bool:
     head = " ".join(text)
     if not head:
         return True
-    return (head.count("(") == head.count(")") and CONTROL_RE.fullmatch(head) is not None
-            and head.strip() != "")
+    return head.count("(") == head.count(")") and CONTROL_RE.fullmatch(head) is not None
 
 
 def _line_ops(line: str, statement: bool = True) -> list[tuple[str, str]]:
@@ -371,12 +368,10 @@ def generate(path: str, before: list[str], after: list[str],
     return out
 
 
-def select(mutants: list[Mutant], shard: tuple[int, int] = (1, 1), sample: int | None = None,
-           seed: int = 0) -> list[Mutant]:
-    """Shard ``i/N`` by a hash of each id (stable as mutants come and go),
-    then a reproducible sample of ``sample`` by ``seed``, in id order."""
-    i, count = shard
-    mine = [m for m in mutants if of(m.id, count) == i]
+def select(mutants: list[Mutant], sample: int | None = None, seed: int = 0) -> list[Mutant]:
+    """A reproducible sample of ``sample`` by ``seed`` (all without one), in
+    id order. Shards split the ids with ``shard.Shard``, as for every command."""
+    mine = list(mutants)
     if sample is not None and sample < len(mine):
         mine = random.Random(seed).sample(sorted(mine, key=lambda m: m.id), sample)
     return sorted(mine, key=lambda m: m.id)

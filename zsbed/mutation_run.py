@@ -8,8 +8,9 @@ the other commands build. For each mutant the runner:
   (an incremental build of the touched objects; a build failure is counted
   apart, never as a kill);
 - boots the catchers (``Catcher``: KUnit alone, every fault scenario, the
-  selftest plan in fast and deep) in order of kills so far, then cost, and
-  stops at the first boot with a failing case;
+  selftest plan in fast and deep) in order of kills per second of cost
+  (``order``), and stops at the first boot with a failing case, which must
+  fail again in a second boot to count;
 - bounds every boot by a time limit derived from its baseline time; a boot
   killed there is a timeout kill.
 

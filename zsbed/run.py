@@ -88,7 +88,8 @@ def boot_case(b: Boot, findings: list[dmesg.Finding]) -> Case:
                     f"{STALL_GRACE:.0f}s")
     if b.timed_out:
         panic = next((f.line for f in findings if f.kind == "Oops"), "")
-        why = f"killed after the {b.seconds:.0f}s timeout" + (f" ({panic})" if panic else " (hung)")
+        why = (f"{verdict.TIMEOUT_KILL}{b.seconds:.0f}s timeout"
+               + (f" ({panic})" if panic else " (hung)"))
         return Case(f"boot.{b.name}", "failed", b.seconds, why)
     if not b.finished:
         last = (b.console.read_text(errors="replace").strip().splitlines() or ["(no output)"])[-1]

@@ -384,6 +384,8 @@ def peer_cases(base: dict[str, tuple[str, str]], series: dict[str, tuple[str, st
 # -- generated mutants (make mutation) ----------------------------------------
 
 MUTATION_FATES = ("killed", "timeout", "survived", "flaky", "equivalent", "not-compiled")
+# How run.boot_case begins the message of a boot killed at its timeout.
+TIMEOUT_KILL = "killed after the "
 
 
 def mutant_fate(cases: list[Case]) -> tuple[str, list[Case]]:
@@ -395,7 +397,7 @@ def mutant_fate(cases: list[Case]) -> tuple[str, list[Case]]:
     failed = [c for c in cases if c.outcome in FAILED]
     if not failed:
         return "survived", []
-    hung = [c for c in failed if c.name.startswith("boot.") and c.message.startswith("killed after the")]
+    hung = [c for c in failed if c.name.startswith("boot.") and c.message.startswith(TIMEOUT_KILL)]
     if hung:
         return "timeout", hung + [c for c in failed if c not in hung]
     return "killed", failed
@@ -409,8 +411,9 @@ def confirmed_fate(first: str, again: str) -> str:
 
 def equivalence_problems(fates: dict[str, str], claimed: dict[str, str]) -> list[str]:
     """An equivalence claim may only cover a mutant that survived every boot:
-    one that some check kills is not equivalent, and a claim for an id the
-    generator no longer makes is stale."""
+    one that some check kills (even once of two boots) is not equivalent, nor
+    is one that does not compile. Claims for mutants not in ``fates`` are not
+    judged here (``mutation_report.write`` finds the stale ones)."""
     out = []
     for mid in sorted(claimed):
         fate = fates.get(mid)

@@ -15,8 +15,9 @@
  *
  * Default: zram0's mem_limit.  -z: zswap's max_pool_percent, zswap in
  * front of zram0; afterwards zswap switches compressor, and its old pool
- * must be destroyed (the limit's flush gave its reference back).  The counts are reported as counters for zsbed's
- * scenarios (limits.zram.failed_writes, limits.zswap.limit_hits).
+ * must be destroyed (the limit's flush gave its reference back).  The
+ * counts are reported as counters for zsbed's scenarios
+ * (limits.zram.failed_writes, limits.zswap.limit_hits).
  *
  * -H holds the pool's backstop off for that long (deferred_max_delay_ms)
  * from A's release until B is paged out, so that nothing but the limit

@@ -496,7 +496,6 @@ static inline void backstop_case(const char *pool, int report_only)
 	ksft_test_result(backstop_bounded(pool), "backstop_bounded\n");
 }
 
-/* The newest zswap pool (zswap<hex>, numbered as created) into @name. */
 /* zsmalloc pools that belong to zswap (named zswap<N>). */
 static inline int count_zswap_pools(void)
 {
@@ -512,6 +511,7 @@ static inline int count_zswap_pools(void)
 	return n;
 }
 
+/* The newest zswap pool (zswap<hex>, numbered as created) into @name. */
 static inline int newest_zswap_pool(char *name, size_t len)
 {
 	DIR *dir = opendir("/sys/kernel/debug/zsmalloc");

@@ -44,7 +44,6 @@
 
 #define MAX_EXTRA 40
 
-
 /* Wait until zswap's pool is back to @base bytes; ms, or -1. */
 static double wait_zswap_pool(unsigned long long base, double timeout_ms)
 {
