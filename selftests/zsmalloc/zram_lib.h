@@ -83,6 +83,9 @@ struct zram_mm_stat {
 	unsigned long long orig_data_size;
 	unsigned long long compr_data_size;
 	unsigned long long mem_used_total;
+	unsigned long long mem_limit;
+	unsigned long long mem_used_max;
+	unsigned long long same_pages;
 };
 
 static inline int zram_mm_stat(struct zram_mm_stat *st)
@@ -92,8 +95,9 @@ static inline int zram_mm_stat(struct zram_mm_stat *st)
 
 	if (err)
 		return err;
-	if (sscanf(buf, "%llu %llu %llu", &st->orig_data_size,
-		   &st->compr_data_size, &st->mem_used_total) != 3)
+	if (sscanf(buf, "%llu %llu %llu %llu %llu %llu", &st->orig_data_size,
+		   &st->compr_data_size, &st->mem_used_total, &st->mem_limit,
+		   &st->mem_used_max, &st->same_pages) != 6)
 		return -EINVAL;
 	return 0;
 }
@@ -192,17 +196,18 @@ static inline void fill_pattern(void *mem, size_t pages, size_t psz,
 #endif
 
 /*
- * A private anonymous mapping of @pages pages filled with the pattern of
- * @seed and paged out with MADV_PAGEOUT; NULL (errno set) on failure.
+ * A private anonymous mapping of @pages pages, filled by @fill(mem, pages,
+ * psz, seed) and paged out with MADV_PAGEOUT; NULL (errno set) on failure.
  */
-static inline void *map_paged_out(size_t pages, size_t psz, uint64_t seed)
+static inline void *map_filled_paged_out(size_t pages, size_t psz, uint64_t seed,
+					 void (*fill)(void *, size_t, size_t, uint64_t))
 {
 	void *mem = mmap(NULL, pages * psz, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	if (mem == MAP_FAILED)
 		return NULL;
-	fill_pattern(mem, pages, psz, seed);
+	fill(mem, pages, psz, seed);
 	if (madvise(mem, pages * psz, MADV_PAGEOUT)) {
 		int err = errno;
 
@@ -211,6 +216,12 @@ static inline void *map_paged_out(size_t pages, size_t psz, uint64_t seed)
 		return NULL;
 	}
 	return mem;
+}
+
+/* The same, filled with the pattern of @seed. */
+static inline void *map_paged_out(size_t pages, size_t psz, uint64_t seed)
+{
+	return map_filled_paged_out(pages, psz, seed, fill_pattern);
 }
 
 /* Number of pages whose content differs from the pattern. */

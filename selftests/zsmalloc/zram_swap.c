@@ -4,7 +4,10 @@
  *
  * Sets up zram0 as swap, fills anonymous memory with a verifiable pattern,
  * pages it out with MADV_PAGEOUT, reads every byte back, unmaps, swaps off
- * and resets zram. Usage: zram_swap [-m MiB]  (default 16).
+ * and resets zram. An eighth as many same-filled pages take the same trip:
+ * zram keeps those in the slot itself (ZRAM_SAME), with no zsmalloc
+ * object, so their release must hand zsmalloc no handle to free.
+ * Usage: zram_swap [-m MiB]  (default 16).
  */
 #include <stdlib.h>
 
@@ -13,10 +16,46 @@
 
 #define SEED 0x7a73626564ULL	/* "zsbed" */
 
+/*
+ * The one word a same-filled page repeats: never zero, since zero-filled
+ * pages stay in the swap layer's zero map and never reach zram.
+ */
+static uint64_t same_word(size_t pg)
+{
+	return (SEED ^ (pg * 0x9e3779b97f4a7c15ULL)) | 1;
+}
+
+/* Every word of page @pg is same_word(pg). */
+static void fill_same(void *mem, size_t pages, size_t psz, uint64_t seed)
+{
+	uint64_t *w = mem;
+
+	(void)seed;
+	for (size_t pg = 0; pg < pages; pg++)
+		for (size_t i = 0; i < psz / 8; i++)
+			w[pg * psz / 8 + i] = same_word(pg);
+}
+
+static size_t count_bad_same(const uint64_t *mem, size_t pages, size_t psz)
+{
+	size_t bad = 0;
+
+	for (size_t pg = 0; pg < pages; pg++) {
+		for (size_t i = 0; i < psz / 8; i++) {
+			if (mem[pg * psz / 8 + i] != same_word(pg)) {
+				bad++;
+				break;
+			}
+		}
+	}
+	return bad;
+}
+
 int main(int argc, char **argv)
 {
-	size_t mib = 16, psz = sysconf(_SC_PAGESIZE), pages, bad;
+	size_t mib = 16, psz = sysconf(_SC_PAGESIZE), pages, nsame, bad;
 	struct zram_mm_stat base, st;
+	uint64_t *same;
 	void *mem;
 	int opt, err;
 
@@ -25,11 +64,12 @@ int main(int argc, char **argv)
 			mib = strtoul(optarg, NULL, 0);
 	}
 	pages = mib * 1024 * 1024 / psz;
+	nsame = pages / 8 ? pages / 8 : 1;
 
 	ksft_print_header();
 	if (access(ZRAM_SYS, F_OK))
 		ksft_exit_skip("no %s (CONFIG_ZRAM off?)\n", ZRAM_SYS);
-	ksft_set_plan(5);
+	ksft_set_plan(8);
 
 	err = zram_swap_setup(4 * mib * 1024 * 1024);
 	if (err)
@@ -59,6 +99,19 @@ int main(int argc, char **argv)
 	ksft_print_msg("read back %zu pages, %zu mismatched\n", pages, bad);
 	ksft_test_result(bad == 0, "data_read_back\n");
 
+	same = map_filled_paged_out(nsame, psz, SEED, fill_same);
+	if (!same)
+		ksft_exit_fail_perror("mmap/MADV_PAGEOUT (same-filled)");
+	err = zram_mm_stat(&st);
+	ksft_print_msg("same-filled pageout: same_pages %llu (baseline %llu) for %zu pages\n",
+		       st.same_pages, base.same_pages, nsame);
+	ksft_test_result(!err && st.same_pages - base.same_pages >= nsame / 10 * 9,
+			 "same_filled_to_zram\n");
+	bad = count_bad_same(same, nsame, psz);
+	ksft_print_msg("read back %zu same-filled pages, %zu mismatched\n", nsame, bad);
+	ksft_test_result(bad == 0, "same_filled_read_back\n");
+
+	munmap(same, nsame * psz);
 	munmap(mem, pages * psz);
 	err = swapoff(ZRAM_DEV) ? -errno : 0;
 	if (!err)
@@ -67,6 +120,10 @@ int main(int argc, char **argv)
 		       st.orig_data_size, base.orig_data_size, err);
 	ksft_test_result(!err && st.orig_data_size == base.orig_data_size,
 			 "zram_back_to_baseline\n");
+	ksft_print_msg("after munmap + swapoff: same_pages %llu (baseline %llu)\n",
+		       st.same_pages, base.same_pages);
+	ksft_test_result(!err && st.same_pages == base.same_pages,
+			 "same_filled_released\n");
 
 	err = sysfs_write(ZRAM_SYS "/reset", "1");
 	if (err)
