@@ -274,3 +274,40 @@ def test_download_cut_short_leaves_no_deb(tmp_path: Path, monkeypatch: pytest.Mo
     with pytest.raises(KeyboardInterrupt):
         fetch.download_deb(apt)
     assert not list(apt.glob("*.deb"))                   # only in download.tmp/
+
+
+def test_a_symlinked_pristine_tree_is_never_patched(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """work/linux-7.3 may be a symlink to a shared tree: the copy is of the
+    tree it points to, and the series lands in the copy only (it once
+    landed in the shared tree, through a copied symlink)."""
+    monkeypatch.setattr(zpatch.paths, "WORK", tmp_path / "work")
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "f.c").write_text(ORIG)
+    (tmp_path / "work").mkdir()
+    (tmp_path / "work" / "linux").symlink_to(tmp_path / "shared")
+    tree = Tree(path=tmp_path / "work" / "linux", version="7.3.4", origin="test 1", managed=True)
+    src = _apply(tree, EDIT)
+    assert not src.is_symlink() and (src / "f.c").read_text() == ORIG.replace("two", "TWO")
+    assert (tmp_path / "shared" / "f.c").read_text() == ORIG
+    assert sorted(p.name for p in (tmp_path / "shared").iterdir()) == ["f.c"]
+
+
+def test_a_patched_tree_that_is_a_symlink_is_refused(tree: Tree) -> None:
+    src = zpatch.paths.WORK / "src" / "debian"
+    src.parent.mkdir(parents=True)
+    src.symlink_to(tree.path)
+    (tree.path / zpatch.STATE).write_text('{"snapshot": "test 1", "digest": "", "files": []}')
+    with pytest.raises(ZsbedError, match="must stay pristine"):
+        _apply(tree, EDIT)
+    assert (tree.path / "f.c").read_text() == ORIG
+
+
+def test_a_stale_patched_tree_that_is_a_symlink_is_replaced(tree: Tree) -> None:
+    src = zpatch.paths.WORK / "src" / "debian"
+    src.parent.mkdir(parents=True)
+    src.symlink_to(tree.path)
+    assert (_apply(tree, EDIT) / "f.c").read_text() == ORIG.replace("two", "TWO")
+    assert not src.is_symlink()
+    assert sorted(p.name for p in tree.path.iterdir()) == ["f.c"]
+    assert (tree.path / "f.c").read_text() == ORIG

@@ -259,10 +259,15 @@ def copy_tree(pristine: Path, src: Path) -> None:
     The old copy's state file goes first: a copy (or a removal) cut short
     by Ctrl-C or a full disk has none, so the next run makes it again.
     """
+    if src.is_symlink():
+        src.unlink()                    # the link only, never what it points to
     (src / STATE).unlink(missing_ok=True)
     shutil.rmtree(src, ignore_errors=True)
     src.parent.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run(["cp", "-al", str(pristine), str(src)], capture_output=True, text=True)
+    # resolved: cp -a copies a symlink as a symlink, and a src that was a
+    # link to the pristine tree would have the series written into it
+    proc = subprocess.run(["cp", "-al", str(pristine.resolve()), str(src)],
+                          capture_output=True, text=True)
     if proc.returncode != 0:
         try:
             disk.check_full(proc.stderr, src)
@@ -287,6 +292,9 @@ def patch_tree(tree: Tree, patches: list[Patch], name: str | None = None) -> tup
             with step("patch", f"hard-linked copy of {paths.show(tree.path)}"):
                 copy_tree(tree.path, src)
             state = {"snapshot": snapshot, "digest": "", "files": []}
+        if src.resolve() == tree.path.resolve() or src.is_symlink():
+            raise ZsbedError(f"patch: {paths.show(src)} is the tree {paths.show(tree.path)} "
+                             f"itself (a symlink?); remove it, the tree must stay pristine")
         digest = series_digest(patches)
         if state.get("digest") == digest:
             say(f"[patch] {len(patches)} patches, unchanged since last run")
