@@ -149,6 +149,12 @@ HEAD = ("| | mutants | killed | timeout | survived | flaky | equivalent | not co
         "|---|---|---|---|---|---|---|---|---|")
 
 
+def _cell(text: str) -> str:
+    """Text for a markdown table cell: a '|' (C's bitwise or) escaped, as
+    GitHub's tables read it, code spans included."""
+    return text.replace("|", "\\|")
+
+
 def markdown(s: dict[str, Any]) -> str:
     """The score tables and the survivors list."""
     out = ["# make mutation", "", HEAD, _row("**all (scored)**", s["overall"]),
@@ -173,7 +179,7 @@ def markdown(s: dict[str, Any]) -> str:
             note = (f"flaky kill: {', '.join(v['flaky_by'])} failed once of two boots"
                     if v["fate"] == "flaky" else "")
             out.append(f"| {v['file']}:{v['line']} | {v['function']} | {v['op']} | {v['patch']} | "
-                       f"`{v['original'].replace('|', '/')}` | {mutated.replace('|', '/')} | {note} |")
+                       f"`{_cell(v['original'])}` | {_cell(mutated)} | {note} |")
         out.append("")
     return "\n".join(out)
 
