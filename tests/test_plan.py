@@ -9,8 +9,8 @@ from zsbed import configure, plan
 from zsbed.errors import ZsbedError
 
 REPO = Path(__file__).resolve().parent.parent
-PROGRAMS = ("zram_swap", "zram_slot_flags", "swap_release", "zram_reset_pending", "zswap_invalidate", "leak_scan",
-            "migrate_coherence")
+PROGRAMS = ("zram_swap", "zram_slot_flags", "swap_release", "zram_reset_pending",
+            "zswap_invalidate", "leak_scan", "migrate_coherence")
 PROGS = {"swap_release": Path("/b/swap_release"), "leak_scan": Path("/b/leak_scan")}
 
 
@@ -52,8 +52,7 @@ def test_malformed_plan_names_file_entry_and_reason(tmp_path: Path, body: str, m
 
 def test_real_plan_loads_for_every_variant() -> None:
     real = Path(__file__).resolve().parent.parent / "selftests/zsmalloc/plan.toml"
-    progs = {n: Path(f"/b/{n}") for n in ("zram_swap", "zram_slot_flags", "swap_release", "leak_scan", "migrate_coherence",
-                                          "zram_reset_pending", "zswap_invalidate")}
+    progs = {n: Path(f"/b/{n}") for n in PROGRAMS}
     for variant in configure.variants():
         assert plan.load(real, variant, progs)
 

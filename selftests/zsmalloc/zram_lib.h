@@ -180,15 +180,25 @@ static inline uint64_t pattern_word(uint64_t seed, uint64_t pg, uint64_t w)
 	return x;
 }
 
-static inline void fill_pattern(void *mem, size_t pages, size_t psz,
-				uint64_t seed)
+/* The value of word @w of page @pg of a pattern of @seed. */
+typedef uint64_t (*page_word_fn)(uint64_t seed, uint64_t pg, uint64_t w);
+
+/* Fill @pages pages of @mem with @word's pattern of @seed. */
+static inline void fill_words(void *mem, size_t pages, size_t psz, uint64_t seed,
+			      page_word_fn word)
 {
 	for (size_t pg = 0; pg < pages; pg++) {
 		uint64_t *w = (uint64_t *)((char *)mem + pg * psz);
 
 		for (size_t i = 0; i < psz / 8; i++)
-			w[i] = pattern_word(seed, pg, i);
+			w[i] = word(seed, pg, i);
 	}
+}
+
+static inline void fill_pattern(void *mem, size_t pages, size_t psz,
+				uint64_t seed)
+{
+	fill_words(mem, pages, psz, seed, pattern_word);
 }
 
 #ifndef MADV_PAGEOUT
@@ -196,18 +206,18 @@ static inline void fill_pattern(void *mem, size_t pages, size_t psz,
 #endif
 
 /*
- * A private anonymous mapping of @pages pages, filled by @fill(mem, pages,
- * psz, seed) and paged out with MADV_PAGEOUT; NULL (errno set) on failure.
+ * A private anonymous mapping of @pages pages filled with @word's pattern
+ * of @seed and paged out with MADV_PAGEOUT; NULL (errno set) on failure.
  */
-static inline void *map_filled_paged_out(size_t pages, size_t psz, uint64_t seed,
-					 void (*fill)(void *, size_t, size_t, uint64_t))
+static inline void *map_words_paged_out(size_t pages, size_t psz, uint64_t seed,
+					page_word_fn word)
 {
 	void *mem = mmap(NULL, pages * psz, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	if (mem == MAP_FAILED)
 		return NULL;
-	fill(mem, pages, psz, seed);
+	fill_words(mem, pages, psz, seed, word);
 	if (madvise(mem, pages * psz, MADV_PAGEOUT)) {
 		int err = errno;
 
@@ -218,15 +228,15 @@ static inline void *map_filled_paged_out(size_t pages, size_t psz, uint64_t seed
 	return mem;
 }
 
-/* The same, filled with the pattern of @seed. */
+/* The same, with the pattern of @seed. */
 static inline void *map_paged_out(size_t pages, size_t psz, uint64_t seed)
 {
-	return map_filled_paged_out(pages, psz, seed, fill_pattern);
+	return map_words_paged_out(pages, psz, seed, pattern_word);
 }
 
-/* Number of pages whose content differs from the pattern. */
-static inline size_t count_bad_pages(const void *mem, size_t pages,
-				     size_t psz, uint64_t seed)
+/* Number of pages whose content differs from @word's pattern of @seed. */
+static inline size_t count_bad_words(const void *mem, size_t pages, size_t psz,
+				     uint64_t seed, page_word_fn word)
 {
 	size_t bad = 0;
 
@@ -234,13 +244,20 @@ static inline size_t count_bad_pages(const void *mem, size_t pages,
 		const uint64_t *w = (const uint64_t *)((const char *)mem + pg * psz);
 
 		for (size_t i = 0; i < psz / 8; i++) {
-			if (w[i] != pattern_word(seed, pg, i)) {
+			if (w[i] != word(seed, pg, i)) {
 				bad++;
 				break;
 			}
 		}
 	}
 	return bad;
+}
+
+/* Number of pages whose content differs from the pattern. */
+static inline size_t count_bad_pages(const void *mem, size_t pages,
+				     size_t psz, uint64_t seed)
+{
+	return count_bad_words(mem, pages, psz, seed, pattern_word);
 }
 
 static inline double now_ms(void)

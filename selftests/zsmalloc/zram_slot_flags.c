@@ -59,17 +59,14 @@ static int has_flag(unsigned long index, char flag)
 	return strchr(flags, flag) != NULL;
 }
 
+/*
+ * One page of zram_lib.h's pattern: as page 1 of a pattern it is random
+ * (stored huge), as page 0 compressible (and not same-filled).
+ */
 static void fill(uint64_t *page, size_t psz, int compressible, uint64_t seed)
 {
-	for (size_t i = 0; i < psz / 8; i++) {
-		uint64_t x = seed ^ (i * 0x9e3779b97f4a7c15ULL);
-
-		x ^= x >> 31;
-		x *= 0xbf58476d1ce4e5b9ULL;
-		x ^= x >> 29;
-		/* compressible: a few distinct words, not one repeated word */
-		page[i] = compressible ? seed + i % 4 : x;
-	}
+	for (size_t i = 0; i < psz / 8; i++)
+		page[i] = pattern_word(seed, compressible ? 0 : 1, i);
 }
 
 static int put_page(int fd, void *page, size_t psz, unsigned long index)

@@ -17,45 +17,21 @@
 #define SEED 0x7a73626564ULL	/* "zsbed" */
 
 /*
- * The one word a same-filled page repeats: never zero, since zero-filled
- * pages stay in the swap layer's zero map and never reach zram.
+ * A same-filled page: every word of page @pg is the same, never zero
+ * (zero-filled pages stay in the swap layer's zero map and never reach
+ * zram).
  */
-static uint64_t same_word(size_t pg)
+static uint64_t same_word(uint64_t seed, uint64_t pg, uint64_t w)
 {
-	return (SEED ^ (pg * 0x9e3779b97f4a7c15ULL)) | 1;
-}
-
-/* Every word of page @pg is same_word(pg). */
-static void fill_same(void *mem, size_t pages, size_t psz, uint64_t seed)
-{
-	uint64_t *w = mem;
-
-	(void)seed;
-	for (size_t pg = 0; pg < pages; pg++)
-		for (size_t i = 0; i < psz / 8; i++)
-			w[pg * psz / 8 + i] = same_word(pg);
-}
-
-static size_t count_bad_same(const uint64_t *mem, size_t pages, size_t psz)
-{
-	size_t bad = 0;
-
-	for (size_t pg = 0; pg < pages; pg++) {
-		for (size_t i = 0; i < psz / 8; i++) {
-			if (mem[pg * psz / 8 + i] != same_word(pg)) {
-				bad++;
-				break;
-			}
-		}
-	}
-	return bad;
+	(void)w;
+	return (seed ^ (pg * 0x9e3779b97f4a7c15ULL)) | 1;
 }
 
 int main(int argc, char **argv)
 {
 	size_t mib = 16, psz = sysconf(_SC_PAGESIZE), pages, nsame, bad;
 	struct zram_mm_stat base, st;
-	uint64_t *same;
+	void *same;
 	void *mem;
 	int opt, err;
 
@@ -99,7 +75,7 @@ int main(int argc, char **argv)
 	ksft_print_msg("read back %zu pages, %zu mismatched\n", pages, bad);
 	ksft_test_result(bad == 0, "data_read_back\n");
 
-	same = map_filled_paged_out(nsame, psz, SEED, fill_same);
+	same = map_words_paged_out(nsame, psz, SEED, same_word);
 	if (!same)
 		ksft_exit_fail_perror("mmap/MADV_PAGEOUT (same-filled)");
 	err = zram_mm_stat(&st);
@@ -107,7 +83,7 @@ int main(int argc, char **argv)
 		       st.same_pages, base.same_pages, nsame);
 	ksft_test_result(!err && st.same_pages - base.same_pages >= nsame / 10 * 9,
 			 "same_filled_to_zram\n");
-	bad = count_bad_same(same, nsame, psz);
+	bad = count_bad_words(same, nsame, psz, SEED, same_word);
 	ksft_print_msg("read back %zu same-filled pages, %zu mismatched\n", nsame, bad);
 	ksft_test_result(bad == 0, "same_filled_read_back\n");
 
