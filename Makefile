@@ -14,13 +14,16 @@ OPTS     = --variant=$(VARIANT) $(if $(KSRC),--ksrc=$(KSRC)) $(if $(SERIES),--se
 PYTEST   = $(if $(K),-k "$(K)")
 SHARDOPT = $(if $(SHARD),--shard=$(SHARD))
 
-.PHONY: help uml-test check unit test-data flaky checkpatch series-build workflow fault mutants mutation coverage peer bench build variants pipeline-bench merge ci-local clean distclean
+.PHONY: help uml-test qemu-test check unit test-data flaky checkpatch series-build workflow fault mutants mutation coverage peer bench build variants pipeline-bench merge ci-local clean distclean
 
 help:
 	@echo "zsbed: user-mode Linux test bed for the zsmalloc zs_free() series"
 	@echo
 	@echo "  make uml-test   fetch Linux 7.3, apply patches/series, build UML, boot,"
 	@echo "                  run KUnit + selftests; results in results/latest/"
+	@echo "  make qemu-test  the same on an x86_64 guest booted by qemu-system-x86_64: native"
+	@echo "                  class-index zs_free(), 2 real vCPUs (VARIANT=x86-fast|x86-kcsan;"
+	@echo "                  KVM if a probe boot shows it works, else TCG; ACCEL=kvm|tcg)"
 	@echo "  make check      unit tests, checkpatch, workflow, series-build, uml-test fast + deep,"
 	@echo "                  fault, coverage, peer (what CI runs)"
 	@echo "  make unit       harness unit tests only"
@@ -28,7 +31,8 @@ help:
 	@echo "  make series-build  each patch builds on its own (UML), the fault points"
 	@echo "                  compile away, the touched objects compile for x86_64"
 	@echo "  make workflow   check the GitHub Actions workflow (ci/github/) with action-validator"
-	@echo "  make fault      run every fault scenario in fault/ (SCENARIO=name: one; LIST=1: list)"
+	@echo "  make fault      run every fault scenario in fault/ (SCENARIO=name: one; LIST=1: list;"
+	@echo "                  TARGET=qemu: on the x86_64 guest, x86-fast or x86-fallback)"
 	@echo "  make mutants    build and boot each deliberately broken kernel; all must be caught"
 	@echo "                  (REPEAT=N: N boots each, killed only if all N kill it)"
 	@echo "  make mutation   mutants generated from every line the series adds (never zsbed's"
@@ -66,6 +70,14 @@ help:
 uml-test:
 	@$(ZSBED) uml-test $(OPTS) $(if $(TIMEOUT),--timeout=$(TIMEOUT)) -- $(PYTEST)
 
+# The x86_64 guest: VARIANT=x86-fast unless given; ACCEL=kvm|tcg skips the probe.
+QOPTS    = --variant=$(if $(filter command line,$(origin VARIANT)),$(VARIANT),x86-fast) \
+           $(if $(KSRC),--ksrc=$(KSRC)) $(if $(SERIES),--series=$(SERIES))
+
+qemu-test:
+	@ZSBED_ACCEL=$(ACCEL) $(ZSBED) qemu-test $(QOPTS) $(if $(TIMEOUT),--timeout=$(TIMEOUT)) \
+		-- $(PYTEST)
+
 build:
 	@$(ZSBED) build $(OPTS)
 
@@ -83,8 +95,8 @@ FOPTS    = $(if $(filter command line,$(origin VARIANT)),--variant=$(VARIANT)) \
            $(if $(KSRC),--ksrc=$(KSRC)) $(if $(SERIES),--series=$(SERIES))
 
 fault:
-	@$(ZSBED) fault $(FOPTS) $(if $(SCENARIO),--scenario=$(SCENARIO)) $(if $(LIST),--list) \
-		$(SHARDOPT) -- $(PYTEST)
+	@ZSBED_ACCEL=$(ACCEL) $(ZSBED) fault $(FOPTS) $(if $(SCENARIO),--scenario=$(SCENARIO)) \
+		$(if $(LIST),--list) $(if $(filter command line,$(origin TARGET)),--target=$(TARGET)) $(SHARDOPT) -- $(PYTEST)
 
 flaky:
 	@$(ZSBED) flaky $(if $(N),--n=$(N)) $(if $(VARIANTS),--variants=$(VARIANTS)) \

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from zsbed import dmesg, paths
+from zsbed import dmesg, paths, qemu
 from zsbed.build import Kernel
 
 MEM = "512M"
@@ -59,6 +59,18 @@ def boot_args(kernel: Kernel, umid: str, init: Path, extra: list[str]) -> list[s
     return args + extra
 
 
+def command(kernel: Kernel, umid: str, init: Path, extra: list[str], plan: Path,
+            outdir: Path) -> tuple[list[str], str]:
+    """The command that boots ``kernel`` on ``plan``, and the word of it
+    that names this boot (what ``sweep`` looks for)."""
+    tail = ["--", str(plan), str(outdir)]
+    if kernel.target.name == "qemu":
+        accel = qemu.accel(kernel.linux)
+        return (qemu.boot_args(kernel.linux, accel, umid, init, outdir, extra + tail),
+                f"guest={umid}")
+    return boot_args(kernel, umid, init, extra) + tail, f"umid={umid}"
+
+
 def cmdline_problem(word: str) -> str:
     """Why ``word`` cannot be one word of UML's command line, or ''."""
     if not word or any(c.isspace() for c in word) or '"' in word or "\0" in word:
@@ -72,9 +84,10 @@ def _no_core() -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def sweep(umid: str) -> int:
-    """SIGKILL any process whose command line carries ``umid=<umid>``."""
-    needle = f"umid={umid}".encode()
+def sweep(tag: str) -> int:
+    """SIGKILL any process whose command line has the word ``tag``
+    (``umid=<umid>`` for UML, ``guest=<umid>`` for QEMU)."""
+    needle = tag.encode()
     killed = 0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -92,7 +105,7 @@ def sweep(umid: str) -> int:
     return killed
 
 
-def _kill(proc: subprocess.Popen[bytes], umid: str) -> None:
+def _kill(proc: subprocess.Popen[bytes], tag: str) -> None:
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:
@@ -102,7 +115,7 @@ def _kill(proc: subprocess.Popen[bytes], umid: str) -> None:
     except subprocess.TimeoutExpired:
         pass
     deadline = time.monotonic() + 5
-    while sweep(umid) and time.monotonic() < deadline:
+    while sweep(tag) and time.monotonic() < deadline:
         time.sleep(0.05)
 
 
@@ -154,7 +167,7 @@ def boot(kernel: Kernel, init: Path, plan: Path, outdir: Path, console: Path, na
     (paths.BUILD / "uml").mkdir(parents=True, exist_ok=True)
     umid = f"zsbed-{os.getpid()}-{name}-{time.monotonic_ns() % 10**9}"
     result = Boot(name=name, console=console, outdir=outdir)
-    result.cmdline = boot_args(kernel, umid, init, extra or []) + ["--", str(plan), str(outdir)]
+    result.cmdline, tag = command(kernel, umid, init, extra or [], plan, outdir)
     start = time.monotonic()
     with result.console.open("wb") as log:
         proc = subprocess.Popen(result.cmdline, stdin=subprocess.DEVNULL, stdout=log,
@@ -163,6 +176,6 @@ def boot(kernel: Kernel, init: Path, plan: Path, outdir: Path, console: Path, na
         try:
             wait(proc, result, timeout)
         finally:
-            _kill(proc, umid)
+            _kill(proc, tag)
     result.seconds = time.monotonic() - start
     return result

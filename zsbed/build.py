@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from zsbed import disk, paths, textfile
+from zsbed import disk, paths, target, textfile
 from zsbed.errors import ZsbedError
 from zsbed.progress import say, step
 
@@ -30,14 +30,19 @@ MAKE_CLEANUP = 30.0      # seconds make may take to clean up after Ctrl-C
 
 @dataclass(frozen=True)
 class Kernel:
-    """A built UML kernel."""
+    """A built kernel: UML's ``linux``, or an x86_64 guest's bzImage."""
 
     bdir: Path
     variant: str
 
     @property
+    def target(self) -> target.Target:
+        return target.of(self.variant)
+
+    @property
     def linux(self) -> Path:
-        return self.bdir / "linux"
+        """The image to boot."""
+        return self.bdir / self.target.image
 
     @property
     def config(self) -> Path:
@@ -131,11 +136,13 @@ def build_kernel(src: Path, bdir: Path, variant: str, digest: str, always: bool,
     if built and built["digest"] == digest:
         say(f"[build] {variant}: nothing changed, not running make")
         return kernel
-    with step("build", f"{variant}: make linux in {paths.show(bdir)}"):
+    what = kernel.target.make_target
+    with step("build", f"{variant}: make {what} in {paths.show(bdir)}"):
         # no stamp until make has finished: a build cut short runs make again
         with disk.writing(stamp):
             stamp.unlink(missing_ok=True)
-        run_make(src, bdir, ["linux"], bdir / "build.log", variant, list(make_vars))
+        run_make(src, bdir, [what], bdir / "build.log", variant, list(make_vars),
+                 arch=kernel.target.arch)
     disk.write_json(stamp, {"digest": digest})
     return kernel
 

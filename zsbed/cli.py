@@ -12,8 +12,8 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Callable
 
-from zsbed import (configure, crash, deps, fault, paths, plan, preflight, shard, textfile,
-                   verdict)
+from zsbed import (configure, crash, deps, fault, paths, plan, preflight, shard, target,
+                   textfile, verdict)
 from zsbed.build import Kernel, build_guest, build_kernel, build_selftests
 from zsbed.errors import ZsbedError
 from zsbed.fetch import Tree, fetch
@@ -53,7 +53,7 @@ def prepare(args: argparse.Namespace, extra: tuple[Patch, ...] = ()) -> Prepared
     The command has checked its other inputs (preflight) before this.
     """
     frags = configure.fragments(args.variant)     # a bad VARIANT= fails before any work
-    deps.ensure()
+    deps.ensure(qemu=target.of(args.variant).name == "qemu")
     tree = fetch(args.ksrc)
     configure.requested(tree.path, frags)         # fragments parse, before patching
     src, source_digest = patch(tree, args.series, extra)
@@ -62,12 +62,28 @@ def prepare(args: argparse.Namespace, extra: tuple[Patch, ...] = ()) -> Prepared
     # configure keys on the tree without it, the build on the whole source.
     config_key = source_digest if touches_build(extra) else content_id(tree, args.series)
     # the tree's location is part of its identity: kbuild output refers to it
-    config_digest = configure.configure(src, f"{src}:{config_key}", args.variant, bdir)
+    config_digest = configure.configure(src, f"{src}:{config_key}", args.variant, bdir,
+                                        arch=target.of(args.variant).arch)
     make_vars = tuple(configure.variant_meta(args.variant).get("make", "").split())
     kernel = build_kernel(src, bdir, args.variant, f"{config_digest}:{source_digest}",
                           always=not tree.managed, make_vars=make_vars)
     return Prepared(tree=tree, src=src, kernel=kernel, init=build_guest(),
                     selftests=build_selftests(src), digest=source_digest)
+
+
+def accel_scale(kernel: Kernel) -> float:
+    """The accelerator's factor on timeouts: 1 under UML."""
+    if kernel.target.name != "qemu":
+        return 1.0
+    from zsbed import qemu
+    return qemu.accel(kernel.linux).timeout_scale
+
+
+def timeout_scale(kernel: Kernel) -> float:
+    """The factor on every plan program's timeout: the variant's
+    ``timeout-scale``, times the accelerator's for a QEMU guest."""
+    return float(configure.variant_meta(kernel.variant).get("timeout-scale", 1)) \
+        * accel_scale(kernel)
 
 
 def selftest_cases(prep: Prepared, variant: str, results: Path,
@@ -77,23 +93,34 @@ def selftest_cases(prep: Prepared, variant: str, results: Path,
     ``limit``: a shorter time limit for the boot."""
     meta = configure.variant_meta(variant)
     programs = plan.load(paths.SELFTESTS / "zsmalloc" / "plan.toml", variant,
-                         {p.name: p for p in prep.selftests},
-                         float(meta.get("timeout-scale", 1)))
+                         {p.name: p for p in prep.selftests}, timeout_scale(prep.kernel))
     programs = wrap(programs, "kunit") if wrap else programs
     timeout = timeout or sum(p.timeout for p in programs) + BOOT_SLACK
     timeout = min(timeout, limit) if limit else timeout
-    return run_boot(prep.src, prep.kernel, prep.init, programs, results, "main", timeout,
-                    meta.get("boot", "").split())
+    cases = run_boot(prep.src, prep.kernel, prep.init, programs, results, "main", timeout,
+                     meta.get("boot", "").split())
+    expects = [verdict.Expect(c, op, v) for c, op, v in configure.variant_expects(variant)]
+    if expects:
+        console = results / "dmesg" / "main.log"
+        text = console.read_text(errors="replace") if console.is_file() else ""
+        cases += verdict.expectation_cases("main", expects, fault.counters([text]), prefix="")
+    return cases
 
 
 def cmd_uml_test(args: argparse.Namespace) -> int:
-    """Build, boot the default plan once, and report through pytest."""
+    """Build, boot the default plan once, and report through pytest
+    (make qemu-test: the same, on an x86_64 guest under QEMU)."""
     from zsbed import report
 
+    want = "qemu" if args.command == "qemu-test" else "uml"
+    if target.of(args.variant).name != want:
+        other = "qemu-test" if want == "uml" else "uml-test"
+        raise ZsbedError(f"VARIANT={args.variant}: not a {want} variant; make {other} runs it "
+                         f"({want} variants: {', '.join(configure.variants(want))})")
     preflight.check(args, plan_variants=[args.variant])
     prep = prepare(args)
     run = report.new_run(args.variant)
-    shard.start(run, f"uml-test:{args.variant}", shard.WHOLE, ["main"], ["main"])
+    shard.start(run, f"{args.command}:{args.variant}", shard.WHOLE, ["main"], ["main"])
     cases = selftest_cases(prep, args.variant, run, args.timeout)
     info = report.RunInfo(variant=args.variant, kernel=prep.tree.kernel)
     report.write_cases(run, info, cases)
@@ -109,7 +136,7 @@ def scenario_cases(args: argparse.Namespace, scenario: fault.Scenario,
     import copy
 
     sargs = copy.copy(args)
-    sargs.variant = args.variant or scenario.variant
+    sargs.variant = args.variant or fault.variant_for(scenario, getattr(args, "target", "uml"))
     return scenario_boot(prepare(sargs, extra), sargs.variant, scenario, results, wrap)
 
 
@@ -117,7 +144,9 @@ def scenario_boot(prep: Prepared, variant: str, scenario: fault.Scenario, result
                   wrap: Wrap | None = None, limit: float | None = None) -> list[Case]:
     """Boot a built kernel once on the scenario's plan (through ``wrap``): its
     cases and its expectations. ``limit``: a shorter time limit for the boot."""
-    programs = fault.programs(scenario, {p.name: p for p in prep.selftests})
+    # scenario timeouts were never scaled by the variant: only the accelerator
+    programs = fault.programs(scenario, {p.name: p for p in prep.selftests},
+                              accel_scale(prep.kernel))
     programs = wrap(programs, "boot") if wrap else programs
     meta = configure.variant_meta(variant)
     timeout = float(sum(p.timeout for p in programs) + BOOT_SLACK)
@@ -144,15 +173,19 @@ def cmd_fault(args: argparse.Namespace) -> int:
         if split.count > 1:
             say(f"shard {split}: {len(chosen)} of {len(every)} scenarios")
         for s in chosen:
-            print(f"{s.name:34} [{s.variant}] {s.purpose}")
+            print(f"{s.name:34} [{fault.variant_for(s, args.target)}] {s.purpose}")
         return 0
-    preflight.check(args, {args.variant or s.variant for s in every}, every)
+    if args.variant and target.of(args.variant).name != args.target:
+        raise ZsbedError(f"VARIANT={args.variant}: a {target.of(args.variant).name} variant, "
+                         f"but TARGET={args.target} (TARGET=qemu takes an x86-* variant)")
+    preflight.check(args, {args.variant or fault.variant_for(s, args.target) for s in every},
+                    every)
     run = report.new_run("fault" + split.suffix)
     shard.start(run, "fault", split, [s.name for s in chosen], [s.name for s in every])
     if not chosen:
         return shard.finish(run, report.nothing_ran(run, f"shard {split} holds no scenario"))
     cases: list[Case] = []
-    for scenario in sorted(chosen, key=lambda s: s.variant):
+    for scenario in sorted(chosen, key=lambda s: fault.variant_for(s, args.target)):
         say(f"[fault] {scenario.name}: {scenario.purpose}")
         cases += scenario_cases(args, scenario, run)
     info = report.RunInfo(variant=args.variant or "per-scenario",
@@ -481,7 +514,7 @@ def cmd_test_data(args: argparse.Namespace) -> int:
 
 def cmd_variants(args: argparse.Namespace) -> int:
     for name in configure.variants():
-        first = textfile.read_text(paths.UML_CONFIG / f"{name}.config").splitlines()[:1]
+        first = textfile.read_text(target.of(name).fragment(name)).splitlines()[:1]
         print(f"{name:19} {first[0].lstrip('# ') if first else ''}")
     return 0
 
@@ -504,11 +537,20 @@ def parser() -> argparse.ArgumentParser:
                    help="per boot, seconds (default: the plan's timeouts + 30)")
     p.add_argument("pytest_args", nargs="*", help="passed to pytest (e.g. -k zram)")
     p.set_defaults(func=cmd_uml_test)
+    p = sub.add_parser("qemu-test", help="the same on an x86_64 guest under QEMU (KVM or TCG)")
+    common(p)
+    p.set_defaults(variant="x86-fast")
+    p.add_argument("--timeout", type=float, default=None,
+                   help="per boot, seconds (default: the plan's timeouts, scaled, + 30)")
+    p.add_argument("pytest_args", nargs="*", help="passed to pytest (e.g. -k zram)")
+    p.set_defaults(func=cmd_uml_test)
     p = sub.add_parser("fault", help="run the fault-injection scenarios in fault/")
     common(p)
     p.set_defaults(variant=None)          # each scenario names its own
     p.add_argument("--scenario", default=None, help="only fault/<name>.toml")
     p.add_argument("--list", action="store_true", help="list scenarios with their purpose")
+    p.add_argument("--target", choices=("uml", "qemu"), default="uml",
+                   help="qemu: on the x86_64 guest (x86-fast, or x86-fallback)")
     sharded(p)
     p.add_argument("pytest_args", nargs="*")
     p.set_defaults(func=cmd_fault)
@@ -605,7 +647,7 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 # Commands that rewrite the patched tree or a build directory.
 # (pipeline-bench is not one: it runs make uml-test, which takes the lock.)
-EXCLUSIVE = {"uml-test", "build", "fault", "flaky", "mutants", "mutation", "coverage", "bench",
+EXCLUSIVE = {"uml-test", "qemu-test", "build", "fault", "flaky", "mutants", "mutation", "coverage", "bench",
              "series-build"}
 
 

@@ -15,7 +15,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from zsbed import disk, ktools, paths, textfile
+from zsbed import disk, ktools, paths, target, textfile
 from zsbed.boot import cmdline_problem
 from zsbed.errors import ZsbedError
 from zsbed.progress import say, step
@@ -24,29 +24,57 @@ BASE = "base"
 STAMP = ".zsbed-config.json"
 
 
-def variants() -> list[str]:
-    """Names of the variants ``VARIANT=`` accepts."""
-    return sorted(p.stem for p in paths.UML_CONFIG.glob("*.config") if p.stem != BASE)
+def variants(of: str | None = None) -> list[str]:
+    """Names of the variants ``VARIANT=`` accepts (``of``: one target's)."""
+    out = sorted(p.stem for p in paths.UML_CONFIG.glob("*.config") if p.stem != BASE)
+    out += sorted(p.stem for p in target.QEMU.config_dir.glob(f"{target.QEMU.prefix}*.config"))
+    return [v for v in out if of is None or target.of(v).name == of]
 
 
 def fragments(variant: str) -> list[Path]:
     """The fragments of a variant, in merge order."""
-    frag = paths.UML_CONFIG / f"{variant}.config"
+    where = target.of(variant)
+    frag = where.fragment(variant)
     if variant == BASE or not frag.is_file():
-        raise ZsbedError(f"VARIANT={variant}: no uml-config/{variant}.config "
+        raise ZsbedError(f"VARIANT={variant}: no {paths.show(frag)} "
                          f"(variants: {', '.join(variants())})")
-    return [paths.UML_CONFIG / f"{BASE}.config", frag]
+    return [*where.bases(), frag]
+
+
+def uml_only() -> set[str]:
+    """Options of base.config that only UML has (its ``# zsbed-uml-only:``
+    lines): merged into an x86_64 guest's config too, but not required there."""
+    base = paths.UML_CONFIG / f"{BASE}.config"
+    names: set[str] = set()
+    for line in textfile.read_text(base).splitlines():
+        m = META.match(line)
+        if m and m.group(1) == "uml-only":
+            names |= {w.removeprefix("CONFIG_") for w in m.group(2).split()}
+    return names
 
 
 META = re.compile(r"^#\s*zsbed-([a-z-]+):\s*(.*?)\s*$")
+EXPECT = re.compile(r"[\w.-]+ (min|max|eq) -?\d+")
+
+
+def variant_expects(variant: str) -> list[tuple[str, str, int]]:
+    """The variant's ``# zsbed-expect:`` lines: (counter, op, value)."""
+    out = []
+    for line in filter(None, variant_meta(variant).get("expect", "").split(";")):
+        counter, op, value = line.split()
+        out.append((counter, op, int(value)))
+    return out
 
 
 def variant_meta(variant: str) -> dict[str, str]:
     """``# zsbed-<key>: value`` lines of a variant's fragments (later wins).
 
-    Keys: ``boot`` (UML command-line arguments), ``timeout-scale`` (factor
+    Keys: ``boot`` (kernel command-line arguments), ``timeout-scale`` (factor
     on every program timeout, for slow debug builds), ``make`` (variables
-    for kbuild's command line, e.g. per-object GCOV_PROFILE_<obj>=y).
+    for kbuild's command line, e.g. per-object GCOV_PROFILE_<obj>=y),
+    ``expect`` (``<counter> min|max|eq <n>``: what the main boot must show,
+    as a fault scenario's expectations; one per line, ``;``-joined here),
+    ``uml-only`` (base.config: options an x86_64 guest does not have).
     """
     meta: dict[str, str] = {}
     for frag in fragments(variant):
@@ -55,7 +83,7 @@ def variant_meta(variant: str) -> dict[str, str]:
             if not m:
                 continue
             key, value = m.groups()
-            if key not in ("boot", "timeout-scale", "make"):
+            if key not in ("boot", "timeout-scale", "make", "uml-only", "expect"):
                 raise ZsbedError(f"{paths.show(frag)}:{lineno}: unknown directive 'zsbed-{key}'")
             if key == "timeout-scale":
                 try:
@@ -67,11 +95,15 @@ def variant_meta(variant: str) -> dict[str, str]:
             if key == "make" and not all(re.fullmatch(r"[\w.]+=\S*", v) for v in value.split()):
                 raise ZsbedError(f"{paths.show(frag)}:{lineno}: zsbed-make takes "
                                  f"VAR=value words, not '{value}'")
+            if key == "expect" and not EXPECT.fullmatch(value):
+                raise ZsbedError(f"{paths.show(frag)}:{lineno}: zsbed-expect takes "
+                                 f"'<counter> min|max|eq <integer>', not '{value}'")
             bad = [w for w in value.split() if key == "boot" and cmdline_problem(w)]
             if bad:
                 raise ZsbedError(f"{paths.show(frag)}:{lineno}: zsbed-boot: {bad[0]!r} "
                                  f"{cmdline_problem(bad[0])}")
-            meta[key] = f"{meta[key]} {value}" if key in ("boot", "make") and key in meta else value
+            joint = {"boot": " ", "make": " ", "expect": ";"}.get(key)
+            meta[key] = f"{meta[key]}{joint}{value}" if joint and key in meta else value
     return meta
 
 
@@ -140,6 +172,9 @@ def configure(src: Path, source_digest: str, variant: str, bdir: Path,
         say(f"[configure] {variant}: fragments unchanged")
         return digest
     wanted = requested(src, verify)
+    if arch != "um":
+        for name in uml_only():
+            wanted.pop(name, None)
     with step("configure", f"{variant}: merge_config.sh {base + ' ' if base else ''}"
               + " ".join(f.name for f in frags)), disk.writing(bdir):
         # no stamp until the new .config is complete: a run cut short redoes it

@@ -206,8 +206,18 @@ def lookup_mode(s: Scenario) -> str | None:
     return None
 
 
-def programs(s: Scenario, progs: dict[str, Path]) -> list[Program]:
-    """The boot plan of a scenario."""
+def variant_for(s: Scenario, target_name: str = "uml") -> str:
+    """The variant a scenario boots on a target: its own under UML; on the
+    x86_64 guest the one with the lookup mode it needs (x86-fallback for
+    the pool->lock lookup, else the native x86-fast)."""
+    if target_name == "uml":
+        return s.variant
+    return "x86-fallback" if lookup_mode(s) == "fallback" else "x86-fast"
+
+
+def programs(s: Scenario, progs: dict[str, Path], timeout_scale: float = 1.0) -> list[Program]:
+    """The boot plan of a scenario (``timeout_scale``: a factor on the
+    workloads' timeout, for slower machines)."""
     if "fault_ctl" not in progs:
         raise ZsbedError("selftests/zsmalloc: fault_ctl was not built")
     plan = []
@@ -220,7 +230,7 @@ def programs(s: Scenario, progs: dict[str, Path]) -> list[Program]:
             raise ZsbedError(f"fault/{s.name}.toml: workload #{index}: no program "
                              f"'{w.program}' ({', '.join(sorted(progs))})")
         plan.append(Program(f"{prefix}.{index}.{w.program}", (str(progs[w.program]), *w.args),
-                            s.timeout))
+                            max(1, int(s.timeout * timeout_scale))))
     plan.append(Program(f"{prefix}.counters", (str(progs["fault_ctl"]), "dump", *s.counters), 30))
     for prog in plan:
         if plan_problem(prog):
@@ -232,7 +242,8 @@ COUNTER = re.compile(r"^# counter (\S+) (\d+)\s*$", re.M)
 DEFERRED = re.compile(r"^# deferred (\S+) (.*)$", re.M)
 POOL = re.compile(r"^# pool ([\w-]+) (\S+)\s*$", re.M)
 # KUnit's zs_test_obj_encoding names the lookup mode zs_free() was built with
-CLASS_BITS = re.compile(r"^\s*# zs_test_obj_encoding: ZS_OBJ_CLASS_BITS=(\d+)", re.M)
+CLASS_BITS = re.compile(r"^(?:\[[^]]*\])?\s*# zs_test_obj_encoding: ZS_OBJ_CLASS_BITS=(\d+)",
+                        re.M)          # [timestamp] on a PRINTK_TIME console (the x86_64 guest)
 
 
 def deferred_queues(text: str) -> list[tuple[str, dict[str, int]]]:

@@ -2,6 +2,7 @@
 
 ``selftests/<dir>/plan.toml`` lists runs in order; a ``{name}`` in an
 argument takes the variant's ``[sizes.<variant>]`` value (falling back to
+its target's, ``[sizes.qemu]`` for the x86_64 guest, then to
 ``[sizes.default]``); no other braces are allowed. A malformed plan fails
 with the file, the entry and what is wrong, before anything is built.
 """
@@ -11,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from zsbed import paths, tomlfile
+from zsbed import paths, target, tomlfile
 from zsbed.errors import ZsbedError
 from zsbed.run import Program, plan_problem
 
@@ -24,7 +25,7 @@ def _sizes(data: dict[str, Any], variant: str, where: str) -> dict[str, str]:
     sizes = data.get("sizes", {})
     if not isinstance(sizes, dict):
         raise ZsbedError(f"{where}: [sizes] must be a table")
-    name = variant if variant in sizes else "default"
+    name = next((n for n in (variant, target.of(variant).name) if n in sizes), "default")
     chosen = sizes.get(name, {})
     if not isinstance(chosen, dict):
         raise ZsbedError(f"{where}: [sizes.{name}] must be a table")

@@ -50,7 +50,8 @@ def check(args: argparse.Namespace, variants: Iterable[str] = (),
     chosen = set(variants)
     progs = build.selftest_programs()
     for s in scenarios:
-        chosen.add(getattr(args, "variant", None) or s.variant)
+        chosen.add(getattr(args, "variant", None)
+                   or fault.variant_for(s, getattr(args, "target", None) or "uml"))
         fault.programs(s, progs)
     chosen |= set(plan_variants)
     metas = {v: configure.variant_meta(v) for v in sorted(chosen)}

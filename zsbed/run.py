@@ -79,7 +79,7 @@ def write_plan(plan: Path, programs: list[Program]) -> None:
     disk.write_text(plan, "\n".join(lines) + "\n")
 
 
-def boot_case(b: Boot, findings: list[dmesg.Finding]) -> Case:
+def boot_case(b: Boot, findings: list[dmesg.Finding], machine: str = "UML") -> Case:
     """Did the boot run its plan and power off by itself?"""
     if b.stalled:
         return Case(f"boot.{b.name}", "failed", b.seconds,
@@ -94,7 +94,8 @@ def boot_case(b: Boot, findings: list[dmesg.Finding]) -> Case:
     if not b.finished:
         last = (b.console.read_text(errors="replace").strip().splitlines() or ["(no output)"])[-1]
         return Case(f"boot.{b.name}", "failed", b.seconds,
-                    f"UML exited (status {b.exit_code}) before the plan finished; last line: {last}")
+                    f"{machine} exited (status {b.exit_code}) before the plan finished; "
+                    f"last line: {last}")
     return Case(f"boot.{b.name}", "passed", b.seconds)
 
 
@@ -191,7 +192,9 @@ def run_boot(tree: Path, kernel: Kernel, init: Path, programs: list[Program], re
         outdir.mkdir(parents=True, exist_ok=True)
         plan = outdir / "plan"
         write_plan(plan, programs)
-    say(f"[boot] {name}: {kernel.variant} UML, {len(programs)} programs, timeout {timeout:.0f}s")
+    machine = "QEMU" if kernel.target.name == "qemu" else "UML"
+    say(f"[boot] {name}: {kernel.variant} {machine}, {len(programs)} programs, "
+        f"timeout {timeout:.0f}s")
     log = dmesg_dir / f"{name}.log"
     with disk.writing(log):
         b = boot(kernel, init, plan, outdir, log, name, timeout, extra)
@@ -200,7 +203,7 @@ def run_boot(tree: Path, kernel: Kernel, init: Path, programs: list[Program], re
                            f"produced (a host-side failure, not the kernel's)")
     text = log.read_text(errors="replace")
     findings = dmesg.check(text)
-    cases = [boot_case(b, findings), dmesg_case(b, findings)]
+    cases = [boot_case(b, findings, machine), dmesg_case(b, findings)]
     if kunit:
         cases += kunit_cases(tree, kernel, text, outdir / "kunit.ktap")
     cases += program_cases(tree, b, programs)

@@ -57,11 +57,12 @@ class Expect:
 
 
 def expectation_cases(scenario: str, expects: Iterable[Expect],
-                      values: dict[str, int]) -> list[Case]:
-    """One case per expectation: did the forced path run (as much as required)?"""
+                      values: dict[str, int], prefix: str = "fault.") -> list[Case]:
+    """One case per expectation: did the forced path run (as much as required)?
+    Named ``<prefix><scenario>.expect.<counter>.<op>``."""
     cases = []
     for e in expects:
-        name = f"fault.{scenario}.expect.{e.key}.{e.op}"
+        name = f"{prefix}{scenario}.expect.{e.key}.{e.op}"
         if e.key not in values:
             pools = sorted({k.split(".")[1] for k in values if k.startswith("deferred.")})
             why = (f"no counters for pool '{e.pool}' (pools seen: {', '.join(pools) or 'none'})"

@@ -38,27 +38,6 @@ static inline int sysfs_write(const char *path, const char *val)
 	return err;
 }
 
-/*
- * UML with SMP has no TLB shootdown: a task that runs in user space while
- * another CPU migrates one of its pages keeps using the old page until it
- * next enters the kernel.  Its writes in that window are lost, and land in
- * a page that has been freed and may already be reused (seen here as
- * segfaults and as corrupted pages in later tests; migrate_coherence shows
- * it without zsmalloc).  Tests that run a compaction storm call this in the
- * tasks that stay in user space meanwhile: their memory is mlocked, and
- * compaction is told to leave mlocked pages alone, so whatever they see
- * comes from the code under test.  zspages are not mlocked and still move.
- * @flags: MCL_CURRENT, optionally | MCL_FUTURE.  0 or -errno.
- */
-static inline int pin_against_compaction(int flags)
-{
-	int err = sysfs_write("/proc/sys/vm/compact_unevictable_allowed", "0");
-
-	if (!err && mlockall(flags))
-		err = -errno;
-	return err;
-}
-
 /* Read up to @len - 1 bytes of a sysfs attribute; 0 or -errno. */
 static inline int sysfs_read(const char *path, char *buf, size_t len)
 {
@@ -73,6 +52,41 @@ static inline int sysfs_read(const char *path, char *buf, size_t len)
 		return -errno;
 	buf[n] = '\0';
 	return 0;
+}
+
+/* Running under UML: its /proc/cpuinfo names it. */
+static inline int on_uml(void)
+{
+	char buf[4096];
+
+	return !sysfs_read("/proc/cpuinfo", buf, sizeof(buf)) &&
+	       strstr(buf, "User Mode Linux") != NULL;
+}
+
+/*
+ * UML with SMP has no TLB shootdown: a task that runs in user space while
+ * another CPU migrates one of its pages keeps using the old page until it
+ * next enters the kernel.  Its writes in that window are lost, and land in
+ * a page that has been freed and may already be reused (seen here as
+ * segfaults and as corrupted pages in later tests; migrate_coherence shows
+ * it without zsmalloc).  Tests that run a compaction storm call this in the
+ * tasks that stay in user space meanwhile: their memory is mlocked, and
+ * compaction is told to leave mlocked pages alone, so whatever they see
+ * comes from the code under test.  zspages are not mlocked and still move.
+ * A real machine (the x86_64 guest) shoots down TLBs: there nothing is
+ * pinned, and real migration races real user-space writes.
+ * @flags: MCL_CURRENT, optionally | MCL_FUTURE.  0 or -errno.
+ */
+static inline int pin_against_compaction(int flags)
+{
+	int err;
+
+	if (!on_uml())
+		return 0;
+	err = sysfs_write("/proc/sys/vm/compact_unevictable_allowed", "0");
+	if (!err && mlockall(flags))
+		err = -errno;
+	return err;
 }
 
 /*

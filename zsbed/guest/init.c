@@ -17,6 +17,12 @@
  *
  * and the last line is "done". Then the machine powers off. The host reads
  * status; a boot that never wrote "done" hung or crashed.
+ *
+ * Under QEMU (zsbed_machine=qemu on the command line, which the kernel
+ * hands to init as an environment variable) the root is the host's / over
+ * 9p, <outdir> is the 9p share tagged "zsbedout", and the machine restarts
+ * instead of powering off: without ACPI a power-off only halts, and QEMU
+ * runs with -no-reboot, so a restart ends it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -44,6 +50,7 @@
 #define MAX_ARGS 64
 
 static FILE *status;
+static int under_qemu;
 
 static void say(const char *fmt, ...)
 {
@@ -76,7 +83,8 @@ static long long now_ms(void)
 static void power_off(void)
 {
 	sync();
-	reboot(RB_POWER_OFF);
+	/* UML restarts itself on RB_AUTOBOOT; QEMU exits (-no-reboot) */
+	reboot(under_qemu ? RB_AUTOBOOT : RB_POWER_OFF);
 	for (;;)
 		pause();
 }
@@ -171,7 +179,10 @@ static void run_plan(const char *plan_path)
 
 int main(int argc, char **argv)
 {
+	const char *machine = getenv("zsbed_machine");
+
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	under_qemu = machine && !strcmp(machine, "qemu");
 	if (argc < 3) {
 		say("usage: init=zsbed-init -- <plan> <outdir>");
 		power_off();
@@ -182,7 +193,10 @@ int main(int argc, char **argv)
 	must_mount("tmpfs", SCRATCH, "tmpfs", "size=64m");
 	must_mount("debugfs", "/sys/kernel/debug", "debugfs", NULL);
 	must_mount("cgroup2", "/sys/fs/cgroup", "cgroup2", NULL);
-	must_mount("none", OUT, "hostfs", argv[2]);
+	if (under_qemu)
+		must_mount("zsbedout", OUT, "9p", "trans=virtio,version=9p2000.L");
+	else
+		must_mount("none", OUT, "hostfs", argv[2]);
 	setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1);
 	setenv("TMPDIR", SCRATCH, 1);
 	/*
