@@ -34,6 +34,7 @@ help:
 	@echo "  make fault      run every fault scenario in fault/ (SCENARIO=name: one; LIST=1: list;"
 	@echo "                  TARGET=qemu: on the x86_64 guest, x86-fast or x86-fallback)"
 	@echo "  make mutants    build and boot each deliberately broken kernel; all must be caught"
+	@echo "                  (TARGET=qemu: the x86_64 ones, KCSAN's data-race mutants)"
 	@echo "                  (REPEAT=N: N boots each, killed only if all N kill it)"
 	@echo "  make mutation   mutants generated from every line the series adds (never zsbed's"
 	@echo "                  patches): build, boot until a check fails, score per file, function,"
@@ -57,7 +58,8 @@ help:
 	@echo "  make peer       upstream's own zram and cgroup selftests (zram.sh, test_zswap,"
 	@echo "                  test_memcontrol) on plain 7.3 and on the series, side by side"
 	@echo "  make bench      munmap/exit timing on fallback, classbits and deferred kernels"
-	@echo "                  (QUICK=1: 32 MiB, 3 rounds; MIB=, ROUNDS=)"
+	@echo "                  (QUICK=1: 32 MiB, 3 rounds; MIB=, ROUNDS=; TARGET=qemu: x86_64"
+	@echo "                  guests under KVM, refused in one line where only TCG works)"
 	@echo "  make build      everything up to the boot (fetch, patch, configure, build)"
 	@echo "  make variants   list build variants (uml-config/*.config)"
 	@echo "  make pipeline-bench  time zsbed itself: rerun, patch edit, boot (COLD=1: fresh clone)"
@@ -104,8 +106,9 @@ flaky:
 		$(if $(SERIES),--series=$(SERIES)) $(SHARDOPT)
 
 mutants:
-	@$(ZSBED) mutants $(OPTS) $(if $(MUTANT),--mutant=$(MUTANT)) $(if $(REPEAT),--repeat=$(REPEAT)) \
-		$(SHARDOPT)
+	@ZSBED_ACCEL=$(ACCEL) $(ZSBED) mutants $(OPTS) $(if $(MUTANT),--mutant=$(MUTANT)) \
+		$(if $(REPEAT),--repeat=$(REPEAT)) \
+		$(if $(filter command line,$(origin TARGET)),--target=$(TARGET)) $(SHARDOPT)
 
 mutation:
 	@$(ZSBED) mutation $(OPTS) $(SHARDOPT) $(if $(SAMPLE),--sample=$(SAMPLE)) \
@@ -130,8 +133,9 @@ peer:
 	@$(ZSBED) peer $(if $(KSRC),--ksrc=$(KSRC)) $(if $(SERIES),--series=$(SERIES)) -- $(PYTEST)
 
 bench:
-	@$(ZSBED) bench $(if $(KSRC),--ksrc=$(KSRC)) $(if $(SERIES),--series=$(SERIES)) \
-		$(if $(QUICK),--quick) $(if $(MIB),--mib=$(MIB)) $(if $(ROUNDS),--rounds=$(ROUNDS))
+	@ZSBED_ACCEL=$(ACCEL) $(ZSBED) bench $(if $(KSRC),--ksrc=$(KSRC)) $(if $(SERIES),--series=$(SERIES)) \
+		$(if $(QUICK),--quick) $(if $(MIB),--mib=$(MIB)) $(if $(ROUNDS),--rounds=$(ROUNDS)) \
+		$(if $(filter command line,$(origin TARGET)),--target=$(TARGET))
 
 variants:
 	@$(ZSBED) variants
@@ -155,6 +159,8 @@ check: unit checkpatch workflow series-build
 	@$(MAKE) --no-print-directory fault
 	@$(MAKE) --no-print-directory coverage
 	@$(MAKE) --no-print-directory peer
+	@$(MAKE) --no-print-directory qemu-test VARIANT=x86-kcsan
+	@$(MAKE) --no-print-directory fault TARGET=qemu SCENARIO=kcsan-free-record-race
 
 clean:
 	rm -rf build results

@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from zsbed import bench, bench_report
+from zsbed import bench, bench_report, qemu
 from zsbed.errors import ZsbedError
 from zsbed.run import Program
+from zsbed.target import QEMU, UML
 
 DEFERRED = ("# deferred zram0 pending 0 capacity 32768 queued 30000 drained 30000 "
             "fallback_contended 1536 fallback_full 34000 drain_runs 3\n")
@@ -20,6 +21,37 @@ def test_kernels_differ_only_in_patches() -> None:
     assert len(k["deferred"]) > 1
     with pytest.raises(ZsbedError, match="'deferred' would equal 'classbits'"):
         bench.kernel_patches("none")
+
+
+def test_qemu_kernels_mirror_uml() -> None:
+    k = bench.kernel_patches(None, QEMU)
+    assert len(k["fallback"]) == 1 and bench.NO_CLASSBITS_PATCH in k["fallback"][0].name
+    assert k["classbits"] == [] and len(k["deferred"]) > 1
+    assert not any(bench.CLASSBITS_PATCH in p.name for p in k["deferred"])
+    fb = bench.fragments("fallback", QEMU)
+    assert [f.name for f in fb] == ["bench.config", "base.config", "bench-fallback.config"]
+    assert all(f.is_file() for f in fb)
+    assert "CONFIG_ZSMALLOC_UML_CLASS_BITS" not in "".join(
+        f.read_text() for f in bench.fragments("deferred", QEMU))
+    assert [f.name for f in bench.fragments("deferred")] == ["bench.config", "classbits.config"]
+
+
+def test_qemu_bench_refuses_tcg_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ZSBED_ACCEL", "tcg")
+    with pytest.raises(ZsbedError, match=r"refused under TCG \(ACCEL=tcg\)") as e:
+        bench.precheck(QEMU)
+    assert "\n" not in str(e.value)
+    monkeypatch.delenv("ZSBED_ACCEL")
+    monkeypatch.setattr(qemu, "kvm_unusable", lambda: "no /dev/kvm")
+    with pytest.raises(ZsbedError, match=r"refused under TCG \(no /dev/kvm\)"):
+        bench.precheck(QEMU)
+    bench.precheck(UML)                     # UML needs no KVM
+    monkeypatch.setattr(qemu, "kvm_unusable", lambda: "")
+    monkeypatch.setattr(qemu, "host_note", lambda: "")
+    bench.precheck(QEMU)                    # may work: the probe decides after the build
+    with pytest.raises(ZsbedError, match="refused under TCG"):
+        bench.refuse_tcg(qemu.tcg("a probe boot under KVM failed"))
+    bench.refuse_tcg(qemu.kvm("probed"))
 
 
 def test_settings() -> None:

@@ -1,4 +1,6 @@
-"""``make bench``: the series' munmap table, on three UML kernels side by side.
+"""``make bench``: the series' munmap table, on three kernels side by side.
+
+Under UML (the default):
 
 - ``fallback``: the tree as it is (7.3: ZS_OBJ_CLASS_BITS == 0 under UML,
   zs_free() takes pool->lock);
@@ -6,30 +8,43 @@
   (the lockless class lookup that 7.3 merged for real hardware);
 - ``deferred``: classbits plus the series under test (zs_free_deferred()).
 
+With ``TARGET=qemu``, x86_64 guests under KVM, the mirror image:
+
+- ``fallback``: zsbed's patch that builds zsmalloc without the class index
+  (ZSMALLOC_NO_CLASS_BITS), so zs_free() takes pool->lock;
+- ``classbits``: the tree as it is (x86_64's native encoding);
+- ``deferred``: the series under test.
+
+TCG is refused: an emulated CPU's timings say nothing about the series.
+
 All three come from ``uml-config/bench/`` (non-debug SMP, nothing else of
-zsbed's) and differ only in their patches. Each round boots every kernel
+zsbed's; under QEMU merged with the guest's ``x86_64/base.config``) and
+differ only in their patches. Each round boots every kernel
 once (A B C, A B C, ...) and runs ``bench_munmap`` for every mode and
 process count; ``bench_report`` turns the samples into the table and plot.
 """
 from __future__ import annotations
 
+import os
 import platform
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from zsbed import bench_report, configure, disk, fault, paths
+from zsbed import bench_report, configure, disk, fault, paths, qemu
 from zsbed.build import Kernel, build_guest, build_kernel, build_selftests
 from zsbed.errors import ZsbedError
 from zsbed.fetch import Tree
 from zsbed.patch import Patch, parse_series, patch_tree, select_patches
 from zsbed.progress import say
 from zsbed.run import Program, run_boot
+from zsbed.target import QEMU, UML, Target
 
 BENCH_CONFIG = paths.UML_CONFIG / "bench"
 KERNELS = ("fallback", "classbits", "deferred")
 CLASSBITS_PATCH = "mm-zsmalloc-let-UML-encode-the-class-index"
+NO_CLASSBITS_PATCH = "mm-zsmalloc-let-tests-force-the-pool-lock-lookup"
 MODES = ("munmap", "exit")
 PROCS = (1, 2, 4)
 SAMPLE = re.compile(r"^# bench (\w+) (-?[\d.]+)\s*$", re.M)
@@ -57,31 +72,70 @@ def settings(quick: bool, mib: int | None, rounds: int | None) -> Settings:
     return s
 
 
-def kernel_patches(series: str | None) -> dict[str, list[Patch]]:
+def _one(instrumentation: list[Patch], name: str) -> list[Patch]:
+    found = [p for p in instrumentation if name in p.name]
+    if len(found) != 1:
+        raise ZsbedError(f"patches/series: no single patch named *{name}*")
+    return found
+
+
+def kernel_patches(series: str | None, where: Target = UML) -> dict[str, list[Patch]]:
     """The patches of each kernel; SERIES= replaces the series in 'deferred'."""
     _, instrumentation = parse_series(paths.PATCHES / "series")
-    classbits = [p for p in instrumentation if CLASSBITS_PATCH in p.name]
-    if len(classbits) != 1:
-        raise ZsbedError(f"patches/series: no single patch named *{CLASSBITS_PATCH}*")
     under_test = [p for p in select_patches(series) if p not in instrumentation]
     if not under_test:
         raise ZsbedError("bench: SERIES= has no patches: 'deferred' would equal 'classbits'")
+    if where is QEMU:
+        return {"fallback": _one(instrumentation, NO_CLASSBITS_PATCH), "classbits": [],
+                "deferred": under_test}
+    classbits = _one(instrumentation, CLASSBITS_PATCH)
     return {"fallback": [], "classbits": classbits, "deferred": under_test + classbits}
 
 
-def build_kernels(tree: Tree, series: str | None) -> dict[str, tuple[Path, Kernel]]:
-    """Patch and build the three kernels (each in build/bench-<name>)."""
+def fragments(name: str, where: Target = UML) -> list[Path]:
+    """The Kconfig fragments of one bench kernel."""
+    frags = [BENCH_CONFIG / "bench.config"]
+    if where is QEMU:
+        frags.append(QEMU.config_dir / "base.config")
+        if name == "fallback":
+            frags.append(QEMU.config_dir / "bench-fallback.config")
+    elif name != "fallback":
+        frags.append(BENCH_CONFIG / "classbits.config")
+    return frags
+
+
+def refuse_tcg(accel: qemu.Accel) -> None:
+    """make bench TARGET=qemu times KVM guests only."""
+    if accel.name != "kvm":
+        raise ZsbedError(f"bench TARGET=qemu: refused under TCG ({accel.why}): an emulated "
+                         f"CPU's timings mean nothing; run it where KVM works (make qemu-test "
+                         f"still checks correctness under TCG)")
+
+
+def precheck(where: Target) -> None:
+    """Refuse before building when KVM cannot work here (or ACCEL=tcg)."""
+    if where is not QEMU:
+        return
+    forced = os.environ.get("ZSBED_ACCEL") or ""
+    if forced == "tcg":
+        refuse_tcg(qemu.tcg("ACCEL=tcg"))
+    why = qemu.kvm_unusable() or qemu.host_note().removeprefix("; ")
+    if why and forced != "kvm":
+        refuse_tcg(qemu.tcg(why))
+
+
+def build_kernels(tree: Tree, series: str | None,
+                  where: Target = UML) -> dict[str, tuple[Path, Kernel]]:
+    """Patch and build the three kernels (each in build/<prefix>bench-<name>)."""
     built = {}
-    for name, patches in kernel_patches(series).items():
+    for name, patches in kernel_patches(series, where).items():
+        variant = f"{where.prefix}bench-{name}"
         say(f"[bench] kernel {name}: {len(patches)} patches")
-        src, digest = patch_tree(tree, patches, f"bench-{name}")
-        frags = [BENCH_CONFIG / "bench.config"]
-        if name != "fallback":
-            frags.append(BENCH_CONFIG / "classbits.config")
-        bdir = paths.BUILD / f"bench-{name}"
-        cdigest = configure.configure(src, f"{src}:{digest}", f"bench-{name}", bdir, frags)
-        built[name] = (src, build_kernel(src, bdir, f"bench-{name}", cdigest,
-                                         always=not tree.managed))
+        src, digest = patch_tree(tree, patches, variant)
+        bdir = paths.BUILD / variant
+        cdigest = configure.configure(src, f"{src}:{digest}", variant, bdir,
+                                      fragments(name, where), arch=where.arch)
+        built[name] = (src, build_kernel(src, bdir, variant, cdigest, always=not tree.managed))
     return built
 
 
@@ -115,9 +169,14 @@ def queue_counters(text: str) -> dict[str, int]:
     return {k: queue[k] for k in bench_report.QUEUE if k in queue}
 
 
-def run(tree: Tree, series: str | None, s: Settings, out: Path) -> Path:
+def run(tree: Tree, series: str | None, s: Settings, out: Path, where: Target = UML) -> Path:
     """Build, run the interleaved rounds, write bench.json, .md and .png in ``out``."""
-    kernels = build_kernels(tree, series)
+    kernels = build_kernels(tree, series, where)
+    machine = "UML"
+    if where is QEMU:
+        for _, k in kernels.values():
+            refuse_tcg(qemu.accel(k.linux))
+        machine = "KVM x86_64"
     init = build_guest()
     # the selftests are built from the deferred tree (any tree would do)
     progs = {p.name: p for p in build_selftests(kernels["deferred"][0])}
@@ -126,6 +185,7 @@ def run(tree: Tree, series: str | None, s: Settings, out: Path) -> Path:
     data: dict[str, Any] = {
         "machine": f"{platform.system()} {platform.machine()}, {_cores()} cores, {_mem_gib()} GiB",
         "kernel": tree.kernel, "mib": s.mib, "rounds": s.rounds, "ncpus": 2,
+        "target": machine,
         "kernels": list(KERNELS), "modes": list(s.modes), "procs": list(s.procs),
         "samples": [], "failed_boots": []}
     for rnd in range(1, s.rounds + 1):
@@ -144,8 +204,6 @@ def run(tree: Tree, series: str | None, s: Settings, out: Path) -> Path:
 
 
 def _cores() -> int:
-    import os
-
     return os.cpu_count() or 1
 
 

@@ -203,7 +203,7 @@ def markdown(data: dict[str, Any]) -> str:
     warnings = spread_warnings(data)
     lines = [
         "# zsmalloc: release of zram-swapped memory", "",
-        f"Machine: {data['machine']}; UML kernel {data['kernel']}; "
+        f"Machine: {data['machine']}; {data.get('target', 'UML')} kernel {data['kernel']}; "
         f"{data['mib']} MiB per process; {n} rounds; {data['ncpus']} CPUs; "
         f"{len(data['samples'])} of {expected} runs have a sample"
         + (f"; failed boots: {', '.join(map(str, data['failed_boots']))}."
@@ -236,7 +236,8 @@ def gnuplot_script(data: dict[str, Any], png: Path) -> str:
     """The gnuplot script for plot(): one histogram panel per mode."""
     found, kernels, modes = cells(data), data["kernels"], data["modes"]
     title = (f"zsmalloc: release of {data['mib']} MiB of zram-swapped memory per process\n"
-             f"median of {data['rounds']} rounds, bars min-max; UML kernel {data['kernel']}\n"
+             f"median of {data['rounds']} rounds, bars min-max; "
+             f"{data.get('target', 'UML')} kernel {data['kernel']}\n"
              f"{data['machine']}")
     size = f"{450 * len(modes) + 100},520"
     out = ["if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {",

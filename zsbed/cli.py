@@ -167,7 +167,11 @@ def cmd_fault(args: argparse.Namespace) -> int:
     from zsbed import report
 
     split = shard.parse(args.shard)
-    every = fault.scenarios(args.scenario)
+    every = fault.scenarios(args.scenario, args.target)
+    elsewhere = [] if args.scenario else fault.elsewhere(args.target)
+    if elsewhere:
+        say(f"[fault] x86-only, not run on TARGET={args.target}: {', '.join(elsewhere)} "
+            f"(make fault TARGET=qemu runs it)")
     chosen = split.pick(every, lambda s: s.name)
     if args.list:
         if split.count > 1:
@@ -247,15 +251,23 @@ def cmd_mutants(args: argparse.Namespace) -> int:
         margs = copy.copy(base)
         margs.variant = variant
         if mutant.scenario:
-            (scenario,) = fault.scenarios(mutant.scenario)
+            (scenario,) = fault.scenarios(mutant.scenario, target.of(variant).name)
             return scenario_cases(margs, scenario, results, extra=(mutant.patch,))
         prep = prepare(margs, extra=(mutant.patch,))
         return selftest_cases(prep, variant, results, None)
 
     split = shard.parse(args.shard)
-    every = mutants.select(args.mutant)
+    every = mutants.select(args.mutant, args.target)
+    if not args.mutant:
+        elsewhere = [m.name for m in mutants.load() if not mutants.on_target(m, args.target)]
+        other = "qemu" if args.target == "uml" else "uml"
+        if elsewhere:
+            what = ", ".join(elsewhere) if len(elsewhere) <= 4 else f"{len(elsewhere)} mutants"
+            say(f"[mutants] not on TARGET={args.target}: {what} "
+                f"(make mutants TARGET={other} runs them)")
     preflight.check(args, {args.variant} | {v for m in every for v in m.variants},
-                    [s for m in every if m.scenario for s in fault.scenarios(m.scenario)],
+                    [s for m in every if m.scenario
+                     for s in fault.scenarios(m.scenario, target.of(m.variants[0]).name)],
                     {v for m in every if not m.scenario for v in m.variants})
     whole = mutants.pairs(every)
     chosen = split.pick(whole, lambda p: mutants.entry(*p))
@@ -402,15 +414,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from zsbed import bench, report
 
     s = bench.settings(args.quick, args.mib, args.rounds)
+    where = target.by_name(args.target)
     preflight.check(args)
-    bench.kernel_patches(args.series)
-    deps.ensure(bench=True)
+    bench.kernel_patches(args.series, where)
+    bench.precheck(where)
+    deps.ensure(bench=True, qemu=where.name == "qemu")
     tree = fetch(args.ksrc)
     run = report.new_run("bench")
     out = run / "bench"
-    say(f"[bench] {s.mib} MiB per process, {s.rounds} rounds, procs "
+    say(f"[bench] {where.name}: {s.mib} MiB per process, {s.rounds} rounds, procs "
         f"{', '.join(map(str, s.procs))}, modes {', '.join(s.modes)}")
-    bench.run(tree, args.series, s, out)
+    bench.run(tree, args.series, s, out, where)
     print((out / "bench.md").read_text())
     say(f"results: {paths.show(out)}/bench.json, bench.md, bench.png")
     return 0
@@ -579,6 +593,8 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("mutants", help="build and boot every mutant; each must be caught")
     common(p)
     p.add_argument("--mutant", default=None, help="only this one")
+    p.add_argument("--target", choices=("uml", "qemu"), default="uml",
+                   help="qemu: the mutants of x86_64 variants (KCSAN's)")
     p.add_argument("--repeat", type=int, default=1,
                    help="boot each mutant this many times; killed only if every run kills it")
     sharded(p)
@@ -594,6 +610,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="32 MiB per process, 3 rounds")
     p.add_argument("--mib", type=int, default=None, help="MiB per process (default 256)")
     p.add_argument("--rounds", type=int, default=None, help="rounds (default 5)")
+    p.add_argument("--target", choices=("uml", "qemu"), default="uml",
+                   help="qemu: x86_64 guests under KVM (refused under TCG)")
     p.set_defaults(func=cmd_bench)
     p = sub.add_parser("peer", help="upstream's zram and cgroup selftests on base and series")
     common(p)
@@ -685,8 +703,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"zsbed: error: {crash.oneline(str(exc), 1000)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("zsbed: interrupted; no UML left running, partial results kept; the next run "
-              "redoes what was cut short", file=sys.stderr)
+        print("zsbed: interrupted; no UML or QEMU guest left running, partial results kept; "
+              "the next run redoes what was cut short", file=sys.stderr)
         return 130
     except Exception as exc:         # the last line of defence: one line, traceback saved
         return crash.handle(exc, argv)

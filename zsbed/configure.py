@@ -41,15 +41,16 @@ def fragments(variant: str) -> list[Path]:
     return [*where.bases(), frag]
 
 
-def uml_only() -> set[str]:
-    """Options of base.config that only UML has (its ``# zsbed-uml-only:``
-    lines): merged into an x86_64 guest's config too, but not required there."""
-    base = paths.UML_CONFIG / f"{BASE}.config"
+def uml_only(frags: list[Path] | None = None) -> set[str]:
+    """Options only UML has, named by the ``# zsbed-uml-only:`` lines of
+    ``frags`` (default: base.config): merged into an x86_64 guest's config
+    too, but not required there."""
     names: set[str] = set()
-    for line in textfile.read_text(base).splitlines():
-        m = META.match(line)
-        if m and m.group(1) == "uml-only":
-            names |= {w.removeprefix("CONFIG_") for w in m.group(2).split()}
+    for frag in frags or [paths.UML_CONFIG / f"{BASE}.config"]:
+        for line in textfile.read_text(frag).splitlines():
+            m = META.match(line)
+            if m and m.group(1) == "uml-only":
+                names |= {w.removeprefix("CONFIG_") for w in m.group(2).split()}
     return names
 
 
@@ -173,7 +174,7 @@ def configure(src: Path, source_digest: str, variant: str, bdir: Path,
         return digest
     wanted = requested(src, verify)
     if arch != "um":
-        for name in uml_only():
+        for name in uml_only(frags):
             wanted.pop(name, None)
     with step("configure", f"{variant}: merge_config.sh {base + ' ' if base else ''}"
               + " ".join(f.name for f in frags)), disk.writing(bdir):

@@ -81,6 +81,20 @@ BENIGN: tuple[Benign, ...] = (
            "fix_fullness_group() writes the fullness bits under class->lock while "
            "zs_obj_write()/zs_obj_read_begin()/zs_obj_read_end() read the huge bit "
            "(set once, at creation) under the zspage's own lock only"),
+    # The same race when KCSAN watched the reader and only saw the byte
+    # change ("race at unknown origin"): seen once in 10 boots of
+    # kcsan-free-record-race on the unmutated series (value 0x8a -> 0x88).
+    # Forgiven only while bit 0, the huge bit those functions read, is the
+    # same before and after.
+    Benign(re.compile(r"BUG: KCSAN: data-race in (zs_obj_write|zs_obj_read_begin|"
+                      r"zs_obj_read_end)\+0x[0-9a-f]+/0x[0-9a-f]+\s*$"),
+           re.compile(r"race at unknown origin, with read to 0x[0-9a-f]+ of 1 bytes "
+                      r"(.|\n)*value changed: (0x[0-9a-f]*[02468ace] -> 0x[0-9a-f]*[02468ace]|"
+                      r"0x[0-9a-f]*[13579bdf] -> 0x[0-9a-f]*[13579bdf])\n"),
+           "upstream 7.3, not the series: the zspage bitfield race above, seen from "
+           "the reader's side only; the byte changed in the fullness bits, not in "
+           "the huge bit (bit 0) the reader uses",
+           window=30),
 )
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zsbed import configure, paths, tomlfile
+from zsbed import configure, paths, target, tomlfile
 from zsbed.boot import cmdline_problem
 from zsbed.errors import ZsbedError
 from zsbed.run import Program, plan_problem, word_problem
@@ -181,15 +181,26 @@ def load(path: Path) -> Scenario:
                     expects=expects)
 
 
-def scenarios(only: str | None = None) -> list[Scenario]:
-    """All scenarios in fault/, or just ``only``."""
+def scenarios(only: str | None = None, target_name: str = "uml") -> list[Scenario]:
+    """The scenarios in fault/ that run on ``target_name``, or just ``only``
+    (which must run there)."""
     files = sorted(FAULT_DIR.glob("*.toml"))
     if only:
         files = [f for f in files if f.stem == only]
         if not files:
             raise ZsbedError(f"SCENARIO={only}: no fault/{only}.toml "
                              f"(scenarios: {', '.join(f.stem for f in sorted(FAULT_DIR.glob('*.toml')))})")
-    return [load(f) for f in files]
+    loaded = [load(f) for f in files]
+    if only and not runs_on(loaded[0], target_name):
+        raise ZsbedError(f"SCENARIO={only}: runs on {loaded[0].variant}, an x86_64 guest; "
+                         f"add TARGET=qemu")
+    return [s for s in loaded if runs_on(s, target_name)]
+
+
+def elsewhere(target_name: str) -> list[str]:
+    """The scenarios that do not run on ``target_name`` (x86-only ones under UML)."""
+    return [s.name for s in map(load, sorted(FAULT_DIR.glob("*.toml")))
+            if not runs_on(s, target_name)]
 
 
 def lookup_mode(s: Scenario) -> str | None:
@@ -210,9 +221,15 @@ def variant_for(s: Scenario, target_name: str = "uml") -> str:
     """The variant a scenario boots on a target: its own under UML; on the
     x86_64 guest the one with the lookup mode it needs (x86-fallback for
     the pool->lock lookup, else the native x86-fast)."""
-    if target_name == "uml":
+    if target_name == "uml" or target.of(s.variant).name == target_name:
         return s.variant
     return "x86-fallback" if lookup_mode(s) == "fallback" else "x86-fast"
+
+
+def runs_on(s: Scenario, target_name: str) -> bool:
+    """An x86 scenario (its variant is an x86-* one, e.g. KCSAN's) needs
+    the guest; every other scenario runs on both targets."""
+    return target.of(s.variant).name == "uml" or target_name != "uml"
 
 
 def programs(s: Scenario, progs: dict[str, Path], timeout_scale: float = 1.0) -> list[Program]:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from zsbed import configure, disk, paths, textfile, tomlfile, verdict
+from zsbed import configure, disk, paths, target, textfile, tomlfile, verdict
 from zsbed.errors import ZsbedError
 from zsbed.parse import Case
 from zsbed.patch import Patch
@@ -85,6 +85,9 @@ def load(path: Path | None = None) -> list[Mutant]:
         if unknown_variants:
             raise ZsbedError(f"{label} ({name}): variants: no uml-config/"
                              f"{unknown_variants[0]}.config")
+        if len({target.of(v).name for v in entry["variants"]}) > 1:
+            raise ZsbedError(f"{label} ({name}): variants: UML and x86_64 variants mixed "
+                             f"(one mutant runs on one target)")
         scenario = entry.get("scenario")
         if scenario is not None and (not isinstance(scenario, str) or not re.fullmatch(
                 r"[A-Za-z0-9_-]+", scenario) or not (paths.REPO / "fault" / f"{scenario}.toml").is_file()):
@@ -102,14 +105,22 @@ def load(path: Path | None = None) -> list[Mutant]:
     return mutants
 
 
-def select(only: str | None) -> list[Mutant]:
-    """Every mutant, or just ``only`` (MUTANT=)."""
+def on_target(m: Mutant, target_name: str) -> bool:
+    """A mutant runs on the target of its variants (KCSAN's are x86-only)."""
+    return target.of(m.variants[0]).name == target_name
+
+
+def select(only: str | None, target_name: str = "uml") -> list[Mutant]:
+    """Every mutant of ``target_name``, or just ``only`` (MUTANT=)."""
     mutants = load()
     if only:
         mutants = [m for m in mutants if m.name == only]
         if not mutants:
             raise ZsbedError(f"MUTANT={only}: not in {paths.show(MUTANTS)}")
-    return mutants
+        if not on_target(mutants[0], target_name):
+            raise ZsbedError(f"MUTANT={only}: runs on {mutants[0].variants[0]}; "
+                             f"add TARGET={target.of(mutants[0].variants[0]).name}")
+    return [m for m in mutants if on_target(m, target_name)]
 
 
 def entry(mutant: Mutant, variant: str) -> str:

@@ -219,11 +219,20 @@ def _boot_id() -> str:
 
 def boot_args(image: Path, accel_: Accel, tag: str, init: Path, outdir: Path,
               extra: list[str]) -> list[str]:
-    """The QEMU command line of one boot; ``tag`` names it for the sweep."""
+    """The QEMU command line of one boot; ``tag`` names it for the sweep.
+
+    A ``mem=<size>`` word in ``extra`` (UML's memory size, as make bench
+    gives it) sizes the guest's RAM instead of limiting the kernel's."""
+    memory, words = MACHINE.memory, list(extra)
+    end = words.index("--") if "--" in words else len(words)
+    for word in words[:end]:
+        if word.startswith("mem="):
+            memory = word.removeprefix("mem=")
+    words = [w for i, w in enumerate(words) if i >= end or not w.startswith("mem=")]
     append = [f"console={MACHINE.console}", f"root={ROOT_TAG}", "rootfstype=9p",
               "rootflags=trans=virtio,version=9p2000.L,cache=loose", "ro", "panic=-1",
-              f"init={init}", "zsbed_machine=qemu", *extra]
-    return [BINARY, *MACHINE.machine, "-m", MACHINE.memory, "-smp", str(MACHINE.cpus),
+              f"init={init}", "zsbed_machine=qemu", *words]
+    return [BINARY, *MACHINE.machine, "-m", memory, "-smp", str(MACHINE.cpus),
             *accel_.args, "-nodefaults", "-display", "none", "-no-reboot",
             "-serial", "stdio", "-name", f"guest={tag}",
             "-fsdev", f"local,id=root,path=/,security_model=none,readonly=on,multidevs=remap",
