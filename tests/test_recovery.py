@@ -11,7 +11,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 
@@ -155,6 +155,19 @@ def test_build_stamp_goes_before_make_and_a_bad_one_is_stale(
     assert len(calls) == 3
 
 
+@pytest.fixture
+def sigint_raises() -> Iterator[None]:
+    """Ctrl-C raises KeyboardInterrupt, however the tests were started: a
+    run started in the background (nohup, &) inherits SIGINT ignored, and
+    Python then installs no handler for it."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("sigint_raises")
 def test_ctrl_c_lets_make_delete_what_it_was_writing(tmp_path: Path) -> None:
     """make gets SIGTERM and time to clean up before zsbed stops."""
     script = tmp_path / "make"
