@@ -8,18 +8,21 @@ Under UML (the default):
   (the lockless class lookup that 7.3 merged for real hardware);
 - ``deferred``: classbits plus the series under test (zs_free_deferred()).
 
-With ``TARGET=qemu``, x86_64 guests under KVM, the mirror image:
+With ``TARGET=qemu``, x86_64 guests under KVM, the mirror image. All
+three carry the UML class-bits patch, whose option is UML-only (0012 is
+written next to it):
 
-- ``fallback``: zsbed's patch that builds zsmalloc without the class index
-  (ZSMALLOC_NO_CLASS_BITS), so zs_free() takes pool->lock;
-- ``classbits``: the tree as it is (x86_64's native encoding);
-- ``deferred``: the series under test.
+- ``fallback``: plus zsbed's patch that builds zsmalloc without the class
+  index (ZSMALLOC_NO_CLASS_BITS, set), so zs_free() takes pool->lock;
+- ``classbits``: x86_64's native encoding, as 7.3 builds it;
+- ``deferred``: classbits plus the series under test.
 
 TCG is refused: an emulated CPU's timings say nothing about the series.
 
 All three come from ``uml-config/bench/`` (non-debug SMP, nothing else of
 zsbed's; under QEMU merged with the guest's ``x86_64/base.config``) and
-differ only in their patches. Each round boots every kernel
+differ only in their patches (and, under QEMU, fallback in the option
+its patch adds). Each round boots every kernel
 once (A B C, A B C, ...) and runs ``bench_munmap`` for every mode and
 process count; ``bench_report`` turns the samples into the table and plot.
 """
@@ -85,10 +88,12 @@ def kernel_patches(series: str | None, where: Target = UML) -> dict[str, list[Pa
     under_test = [p for p in select_patches(series) if p not in instrumentation]
     if not under_test:
         raise ZsbedError("bench: SERIES= has no patches: 'deferred' would equal 'classbits'")
-    if where is QEMU:
-        return {"fallback": _one(instrumentation, NO_CLASSBITS_PATCH), "classbits": [],
-                "deferred": under_test}
     classbits = _one(instrumentation, CLASSBITS_PATCH)
+    if where is QEMU:
+        # 0012 is written next to 0008's option, which is UML-only (inert
+        # on x86_64): all three carry 0008, fallback also 0012
+        return {"fallback": classbits + _one(instrumentation, NO_CLASSBITS_PATCH),
+                "classbits": classbits, "deferred": under_test + classbits}
     return {"fallback": [], "classbits": classbits, "deferred": under_test + classbits}
 
 
