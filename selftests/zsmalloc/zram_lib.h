@@ -701,7 +701,11 @@ static inline pid_t fork_worker(const int ready[2], const int go[2])
  * shows up as data that no longer reads back.  It reads its pages through
  * /proc/self/mem, i.e. through the kernel: under UML a task's own view of
  * a page that another CPU migrates can be stale (see
- * pin_against_compaction()), the kernel's never is.
+ * pin_against_compaction()), the kernel's never is.  The buffer the kernel
+ * copies into is a page of its own, mlocked: UML's copy to user space
+ * does not hold the page it writes, and a compaction that moved it in
+ * between made KASAN report a use-after-free in copy_chunk_to_user() and
+ * the read-back mismatch (deep, compaction_storm, once in a make mutation run).
  */
 struct survivor {
 	pid_t pid;
@@ -713,11 +717,14 @@ struct survivor {
 static inline void survivor_main(size_t pages, size_t psz, uint64_t seed,
 				 int cmd, int res)
 {
-	long long bad = -1;
-	char *page = malloc(psz), byte;
+	char *page = mmap(NULL, psz, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), byte;
 	void *mem = map_paged_out(pages, psz, seed);
 	int fd = open("/proc/self/mem", O_RDONLY);
+	long long bad = -1;
 
+	if (page == MAP_FAILED || mlock(page, psz))
+		page = NULL;
 	if (!mem || !page || fd < 0) {
 		if (write(res, &bad, sizeof(bad)) != sizeof(bad))
 			_exit(2);
