@@ -705,7 +705,8 @@ static inline pid_t fork_worker(const int ready[2], const int go[2])
  * copies into is a page of its own, mlocked: UML's copy to user space
  * does not hold the page it writes, and a compaction that moved it in
  * between made KASAN report a use-after-free in copy_chunk_to_user() and
- * the read-back mismatch (deep, compaction_storm, once in a make mutation run).
+ * the read-back mismatch (deep, compaction_storm, once in a make mutation
+ * run).
  */
 struct survivor {
 	pid_t pid;
