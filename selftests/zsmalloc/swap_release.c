@@ -266,7 +266,7 @@ int main(int argc, char **argv)
 	ksft_print_header();
 	if (access(ZRAM_SYS, F_OK))
 		ksft_exit_skip("no %s (CONFIG_ZRAM off?)\n", ZRAM_SYS);
-	ksft_set_plan(10 + opt.compact - opt.backstop_report_only);
+	ksft_set_plan(11 + opt.compact - opt.backstop_report_only);
 	ksft_print_msg("procs %d, %zu MiB each, %d%% faulted back, release by %s%s%s\n",
 		       opt.procs, opt.mib, opt.fault_pct,
 		       opt.mode == MODE_EXIT ? "exit" : opt.mode == MODE_KILL ? "SIGKILL" : "munmap",
@@ -423,6 +423,7 @@ int main(int argc, char **argv)
 	ksft_test_result(returned_ms >= 0 && returned_ms <= opt.bound_ms && objs_back,
 			 "memory_returned\n");
 	backstop_case(POOL, opt.backstop_report_only);
+	ksft_test_result(deferred_counters_agree(POOL), "deferred_counters_agree\n");
 
 	/* The survivor's data, read back after the drain. */
 	surv_after = survivor_check(&surv);

@@ -389,6 +389,18 @@ struct zs_deferred {
 	unsigned long long fallback_contended, fallback_full, drain_runs;
 	unsigned long long max_delay_ms, pending_max, wait_max_ms;
 	int have_max_delay, have_observed;
+	unsigned int have;	/* ZS_DQ_* bits: the counters the file showed */
+};
+
+/* The counters every deferred_free shows, as bits of zs_deferred.have */
+enum {
+	ZS_DQ_PENDING = 1 << 0,
+	ZS_DQ_CAPACITY = 1 << 1,
+	ZS_DQ_QUEUED = 1 << 2,
+	ZS_DQ_DRAINED = 1 << 3,
+	ZS_DQ_FALLBACK_CONTENDED = 1 << 4,
+	ZS_DQ_FALLBACK_FULL = 1 << 5,
+	ZS_DQ_DRAIN_RUNS = 1 << 6,
 };
 
 #define ZS_DEBUGFS "/sys/kernel/debug/zsmalloc/"
@@ -411,19 +423,19 @@ static inline int zs_deferred_read(const char *pool, struct zs_deferred *d)
 		return -errno;
 	while (fscanf(f, "%63s %llu", key, &val) == 2) {
 		if (!strcmp(key, "pending"))
-			d->pending = val;
+			d->pending = val, d->have |= ZS_DQ_PENDING;
 		else if (!strcmp(key, "capacity"))
-			d->capacity = val;
+			d->capacity = val, d->have |= ZS_DQ_CAPACITY;
 		else if (!strcmp(key, "queued"))
-			d->queued = val;
+			d->queued = val, d->have |= ZS_DQ_QUEUED;
 		else if (!strcmp(key, "drained"))
-			d->drained = val;
+			d->drained = val, d->have |= ZS_DQ_DRAINED;
 		else if (!strcmp(key, "fallback_contended"))
-			d->fallback_contended = val;
+			d->fallback_contended = val, d->have |= ZS_DQ_FALLBACK_CONTENDED;
 		else if (!strcmp(key, "fallback_full"))
-			d->fallback_full = val;
+			d->fallback_full = val, d->have |= ZS_DQ_FALLBACK_FULL;
 		else if (!strcmp(key, "drain_runs"))
-			d->drain_runs = val;
+			d->drain_runs = val, d->have |= ZS_DQ_DRAIN_RUNS;
 		else if (!strcmp(key, "max_delay_ms"))
 			d->max_delay_ms = val, d->have_max_delay = 1;
 	}
@@ -536,6 +548,71 @@ static inline void backstop_case(const char *pool, int report_only)
 		return;
 	}
 	ksft_test_result(backstop_bounded(pool), "backstop_bounded\n");
+}
+
+/*
+ * Whether @d's counters agree, printing why not when @say: every handle
+ * queued is pending or was drained, a drained handle was freed by a
+ * counted drain pass, and a counted pass freed at least one handle.  A
+ * drain pass counts its batch when it has freed it and itself when it
+ * ends, so the counters agree only between passes.
+ */
+static inline int deferred_agree(const char *pool, const struct zs_deferred *d, int say)
+{
+	if (d->queued != d->pending + d->drained) {
+		if (say)
+			printf("# counters: %s: queued %llu, but pending %llu + drained %llu\n",
+			       pool, d->queued, d->pending, d->drained);
+		return 0;
+	}
+	if (d->drained ? !d->drain_runs || d->drain_runs > d->drained : d->drain_runs) {
+		if (say)
+			printf("# counters: %s: drained %llu in %llu drain runs\n",
+			       pool, d->drained, d->drain_runs);
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * The deferred_counters_agree case for @pool: deferred_free shows every
+ * counter, and, within 2 s (a drain pass running now must end), they
+ * agree (see deferred_agree).  Fails, with the reason, otherwise.
+ */
+static inline int deferred_counters_agree(const char *pool)
+{
+	static const char * const names[] = {
+		"pending", "capacity", "queued", "drained",
+		"fallback_contended", "fallback_full", "drain_runs",
+	};
+	double start = now_ms();
+	struct zs_deferred d;
+	unsigned int i;
+	int ok = 1;
+
+	if (zs_deferred_read(pool, &d)) {
+		printf("# counters: no deferred_free for %s\n", pool);
+		return 0;
+	}
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!(d.have & (1u << i))) {
+			printf("# counters: %s: deferred_free shows no %s\n", pool, names[i]);
+			ok = 0;
+		}
+	}
+	if (!ok)
+		return 0;
+	while (!deferred_agree(pool, &d, 0) && now_ms() - start < 2000) {
+		usleep(10000);
+		if (zs_deferred_read(pool, &d))
+			return 0;
+	}
+	if (d.pending > d.capacity) {
+		printf("# counters: %s: pending %llu past capacity %llu\n",
+		       pool, d.pending, d.capacity);
+		return 0;
+	}
+	return deferred_agree(pool, &d, 1);
 }
 
 /* zsmalloc pools that belong to zswap (named zswap<N>). */
