@@ -131,6 +131,29 @@ def test_a_rerun_resumes_and_redoes_a_row_of_another_edit(
     assert fakes.ran.count("kunit.fast") == 1              # only the row of another edit
 
 
+def test_a_failing_baseline_names_its_cases_and_keeps_its_logs(tmp_path: Path) -> None:
+    class Writes(Fakes):
+        def boot(self, c: mutation_run.Catcher, prep: Any, out: Path, limit: float) -> list[Case]:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "console.log").write_text(f"boot of {c.name}\n")
+            cases = super().boot(c, prep, out, limit)
+            if len(cases) == 1:
+                return cases
+            return [Case(f"{c.name}.prog.exit", "failed", None, "exit status 1")] + cases
+
+    fakes = Writes({"fault.a": ["fail"]})
+    with pytest.raises(ZsbedError) as e:
+        mutation_run.baseline(tmp_path, CATCHERS, fakes.prepare, fakes.boot)
+    # the case itself first, the program's exit status after it
+    assert "(fault.a.case, fault.a.prog.exit: want 1)" in str(e.value)
+    kept = list((tmp_path / "baseline-failed").iterdir())
+    assert len(kept) == 1 and kept[0].name.startswith("fault.a-")
+    assert (kept[0] / "console.log").read_text() == "boot of fault.a\n"
+    assert kept[0].name in str(e.value)
+    # a rerun's baseline boots into baseline/ again, and the kept logs stay
+    assert not (tmp_path / "baseline" / "fault.a").exists()
+
+
 def test_order_is_kills_per_second() -> None:
     assert [c.name for c in mutation_run.order(CATCHERS, SECONDS, {})] == \
         ["kunit.fast", "fault.a", "plan.deep"]

@@ -201,9 +201,16 @@ def baseline(state: Path, every: list[Catcher], prepare: Prepare, boot: Boot) ->
         seconds[c.name] = round(time.monotonic() - start, 2)
         bad = [x for x in cases if x.outcome in verdict.FAILED]
         if bad:
+            # the cases themselves before a program's exit status
+            bad.sort(key=lambda x: x.name.endswith(".exit"))
+            # kept aside: the next run's baseline boots into the same place
+            kept_logs = state / "baseline-failed" / f"{c.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+            kept_logs.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(state / "baseline" / c.name), str(kept_logs))
+            names = ", ".join(x.name for x in bad[:3]) + (", ..." if len(bad) > 3 else "")
             raise ZsbedError(f"mutation baseline: {c.name} fails on the unmutated series "
-                             f"({bad[0].name}: {bad[0].message[:120]}); a mutant's kill would "
-                             f"mean nothing (logs: {paths.show(state / 'baseline' / c.name)})")
+                             f"({names}: {bad[0].message[:120]}); a mutant's kill would "
+                             f"mean nothing (logs: {paths.show(kept_logs)})")
     state.mkdir(parents=True, exist_ok=True)
     disk.write_json(state / "baseline.json", {"seconds": seconds})
     return seconds
