@@ -604,8 +604,10 @@ static inline int deferred_counters_agree(const char *pool)
 		return 0;
 	while (!deferred_agree(pool, &d, 0) && now_ms() - start < 2000) {
 		usleep(10000);
-		if (zs_deferred_read(pool, &d))
+		if (zs_deferred_read(pool, &d)) {
+			printf("# counters: %s: deferred_free went away\n", pool);
 			return 0;
+		}
 	}
 	if (d.pending > d.capacity) {
 		printf("# counters: %s: pending %llu past capacity %llu\n",
