@@ -389,18 +389,19 @@ struct zs_deferred {
 	unsigned long long fallback_contended, fallback_full, drain_runs;
 	unsigned long long max_delay_ms, pending_max, wait_max_ms;
 	int have_max_delay, have_observed;
-	unsigned int have;	/* ZS_DQ_* bits: the counters the file showed */
+	unsigned int have;	/* bit ZS_DQ_*: the file showed that counter */
 };
 
-/* The counters every deferred_free shows, as bits of zs_deferred.have */
+/* The counters every deferred_free shows: their bits in zs_deferred.have */
 enum {
-	ZS_DQ_PENDING = 1 << 0,
-	ZS_DQ_CAPACITY = 1 << 1,
-	ZS_DQ_QUEUED = 1 << 2,
-	ZS_DQ_DRAINED = 1 << 3,
-	ZS_DQ_FALLBACK_CONTENDED = 1 << 4,
-	ZS_DQ_FALLBACK_FULL = 1 << 5,
-	ZS_DQ_DRAIN_RUNS = 1 << 6,
+	ZS_DQ_PENDING,
+	ZS_DQ_CAPACITY,
+	ZS_DQ_QUEUED,
+	ZS_DQ_DRAINED,
+	ZS_DQ_FALLBACK_CONTENDED,
+	ZS_DQ_FALLBACK_FULL,
+	ZS_DQ_DRAIN_RUNS,
+	ZS_DQ_NR,
 };
 
 #define ZS_DEBUGFS "/sys/kernel/debug/zsmalloc/"
@@ -423,19 +424,19 @@ static inline int zs_deferred_read(const char *pool, struct zs_deferred *d)
 		return -errno;
 	while (fscanf(f, "%63s %llu", key, &val) == 2) {
 		if (!strcmp(key, "pending"))
-			d->pending = val, d->have |= ZS_DQ_PENDING;
+			d->pending = val, d->have |= 1u << ZS_DQ_PENDING;
 		else if (!strcmp(key, "capacity"))
-			d->capacity = val, d->have |= ZS_DQ_CAPACITY;
+			d->capacity = val, d->have |= 1u << ZS_DQ_CAPACITY;
 		else if (!strcmp(key, "queued"))
-			d->queued = val, d->have |= ZS_DQ_QUEUED;
+			d->queued = val, d->have |= 1u << ZS_DQ_QUEUED;
 		else if (!strcmp(key, "drained"))
-			d->drained = val, d->have |= ZS_DQ_DRAINED;
+			d->drained = val, d->have |= 1u << ZS_DQ_DRAINED;
 		else if (!strcmp(key, "fallback_contended"))
-			d->fallback_contended = val, d->have |= ZS_DQ_FALLBACK_CONTENDED;
+			d->fallback_contended = val, d->have |= 1u << ZS_DQ_FALLBACK_CONTENDED;
 		else if (!strcmp(key, "fallback_full"))
-			d->fallback_full = val, d->have |= ZS_DQ_FALLBACK_FULL;
+			d->fallback_full = val, d->have |= 1u << ZS_DQ_FALLBACK_FULL;
 		else if (!strcmp(key, "drain_runs"))
-			d->drain_runs = val, d->have |= ZS_DQ_DRAIN_RUNS;
+			d->drain_runs = val, d->have |= 1u << ZS_DQ_DRAIN_RUNS;
 		else if (!strcmp(key, "max_delay_ms"))
 			d->max_delay_ms = val, d->have_max_delay = 1;
 	}
@@ -565,7 +566,7 @@ static inline int deferred_agree(const char *pool, const struct zs_deferred *d, 
 			       pool, d->queued, d->pending, d->drained);
 		return 0;
 	}
-	if (d->drained ? !d->drain_runs || d->drain_runs > d->drained : d->drain_runs) {
+	if ((d->drained && !d->drain_runs) || d->drain_runs > d->drained) {
 		if (say)
 			printf("# counters: %s: drained %llu in %llu drain runs\n",
 			       pool, d->drained, d->drain_runs);
@@ -581,9 +582,14 @@ static inline int deferred_agree(const char *pool, const struct zs_deferred *d, 
  */
 static inline int deferred_counters_agree(const char *pool)
 {
-	static const char * const names[] = {
-		"pending", "capacity", "queued", "drained",
-		"fallback_contended", "fallback_full", "drain_runs",
+	static const char * const names[ZS_DQ_NR] = {
+		[ZS_DQ_PENDING] = "pending",
+		[ZS_DQ_CAPACITY] = "capacity",
+		[ZS_DQ_QUEUED] = "queued",
+		[ZS_DQ_DRAINED] = "drained",
+		[ZS_DQ_FALLBACK_CONTENDED] = "fallback_contended",
+		[ZS_DQ_FALLBACK_FULL] = "fallback_full",
+		[ZS_DQ_DRAIN_RUNS] = "drain_runs",
 	};
 	double start = now_ms();
 	struct zs_deferred d;
@@ -594,7 +600,7 @@ static inline int deferred_counters_agree(const char *pool)
 		printf("# counters: no deferred_free for %s\n", pool);
 		return 0;
 	}
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+	for (i = 0; i < ZS_DQ_NR; i++) {
 		if (!(d.have & (1u << i))) {
 			printf("# counters: %s: deferred_free shows no %s\n", pool, names[i]);
 			ok = 0;
