@@ -206,7 +206,8 @@ def baseline(state: Path, every: list[Catcher], prepare: Prepare, boot: Boot) ->
             # kept aside: the next run's baseline boots into the same place
             kept_logs = state / "baseline-failed" / f"{c.name}-{time.strftime('%Y%m%d-%H%M%S')}"
             kept_logs.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(str(state / "baseline" / c.name), str(kept_logs))
+            if (state / "baseline" / c.name).exists():
+                shutil.move(str(state / "baseline" / c.name), str(kept_logs))
             names = ", ".join(x.name for x in bad[:3]) + (", ..." if len(bad) > 3 else "")
             raise ZsbedError(f"mutation baseline: {c.name} fails on the unmutated series "
                              f"({names}: {bad[0].message[:120]}); a mutant's kill would "
