@@ -61,6 +61,10 @@ SCENARIO = ('purpose = "p"\nvariant = "fast"\n[settings]\n"/sys/kernel/debug/x" 
 @pytest.mark.parametrize("edit, message", [
     (lambda t: t.encode().replace(b'"p"', b'"caf\xe9"'), r"s.toml:1: not UTF-8 \(byte 0xe9\)"),
     (lambda t: t.replace("min = 1", "min = true"), r"expect #1.min must be an integer"),
+    (lambda t: t.replace("min = 1", "min = 99999999999999999999999"),
+     r"expect #1.min: 99999999999999999999999 is out of a counter's range \(0 to 2\^64-1\)"),
+    (lambda t: t.replace("min = 1", "max = -1"),
+     r"expect #1.max: -1 is out of a counter's range"),
     (lambda t: t.replace("= 1\n[[work", "= true\n[[work"),
      r"settings: '/sys/kernel/debug/x' must be an absolute path .* a string or an integer"),
     (lambda t: t.replace("= 1\n[[work", '= "a b"\n[[work'),
@@ -95,6 +99,34 @@ def test_good_scenario_gets_to_the_fetch(bed: Path, monkeypatch: pytest.MonkeyPa
 def test_bad_shard(bed: Path, capsys: pytest.CaptureFixture[str], argv: list[str],
                    value: str, message: str) -> None:
     assert one_line_error([*argv, "--shard", value], capsys) == message
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["mutants", "--repeat", "0"], "REPEAT=0: must be a whole number, at least 1"),
+    (["uml-test", "--timeout", "-5"], "TIMEOUT=-5: must be a number of seconds above 0"),
+    (["uml-test", "--timeout", "abc"], "TIMEOUT=abc: must be a number of seconds above 0"),
+    (["qemu-test", "--timeout", "nan"], "TIMEOUT=nan: must be a number of seconds above 0"),
+    (["mutation", "--sample", "abc"], "SAMPLE=abc: must be a whole number, at least 1"),
+    (["mutation", "--seed", "-1"], "SEED=-1: must be a whole number, at least 0"),
+    (["mutation", "--min-score", "101"], "MIN_SCORE=101: must be a percentage from 0 to 100"),
+    (["flaky", "--n", "abc"], "N=abc: must be a whole number, at least 1"),
+    (["bench", "--mib", "0"], "MIB=0: must be a whole number, at least 1"),
+    (["bench", "--rounds", "x"], "ROUNDS=x: must be a whole number, at least 1"),
+    (["uml-test", "--", "-k", "("], "K=(: not a pytest -k expression (at column 2: expected "
+     "not OR left parenthesis OR identifier; got end of input)"),
+    (["fault", "--target", "kvm"], "fault: TARGET: invalid choice: 'kvm' (choose from 'uml', "
+     "'qemu')"),
+])
+def test_bad_option(bed: Path, capsys: pytest.CaptureFixture[str], argv: list[str],
+                    message: str) -> None:
+    """Make's variables, as the Makefile passes them: one line naming the
+    variable and its rule, before any fetch (the fixture's tripwire)."""
+    assert one_line_error(argv, capsys) == message
+
+
+def test_good_keyword_gets_to_the_fetch(bed: Path) -> None:
+    with pytest.raises(Reached):
+        cli.main(["uml-test", "--timeout", "5", "--", "-k", "zram and not flags"])
 
 
 def _series(bed: Path, files: dict[str, bytes]) -> str:
@@ -158,6 +190,8 @@ def test_bad_fragment(bed: Path, monkeypatch: pytest.MonkeyPatch,
         ("# zsbed-timeout-scale: nan\n", "fast.config:1: zsbed-timeout-scale must be a positive"),
         ("# zsbed-timeout-scale: inf\n", "fast.config:1: zsbed-timeout-scale must be a positive"),
         ("# caf\xe9\n", "fast.config:1: not UTF-8 (byte 0xe9)"),
+        ("# zsbed-expect: zsmalloc.class_bits max -1\n",
+         "fast.config:1: zsbed-expect: -1 is out of a counter's range (0 to 2^64-1)"),
     ]:
         (uml / "fast.config").write_bytes(text.encode("latin-1") + fast.encode())
         assert message in one_line_error(["build"], capsys)

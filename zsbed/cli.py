@@ -12,8 +12,8 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Callable
 
-from zsbed import (configure, crash, deps, fault, paths, plan, preflight, shard, target,
-                   textfile, verdict)
+from zsbed import (configure, crash, deps, fault, options, paths, plan, preflight, shard,
+                   target, textfile, verdict)
 from zsbed.build import Kernel, build_guest, build_kernel, build_selftests
 from zsbed.errors import ZsbedError
 from zsbed.fetch import Tree, fetch
@@ -207,8 +207,6 @@ def cmd_flaky(args: argparse.Namespace) -> int:
 
     from zsbed import flaky, report
 
-    if args.n < 1:
-        raise ZsbedError(f"N={args.n}: must be at least 1")
     split = shard.parse(args.shard)
     variants = [v for v in (args.variants or "fast,deep").split(",") if v]
     every = fault.scenarios(args.scenario) if args.scenario else fault.scenarios()
@@ -292,8 +290,6 @@ def cmd_mutation(args: argparse.Namespace) -> int:
     from zsbed import mutation, mutation_report, mutation_run, report
 
     split = shard.parse(args.shard)
-    if args.sample is not None and args.sample < 1:
-        raise ZsbedError(f"SAMPLE={args.sample}: must be at least 1")
     equivalent = mutation_report.load_equivalent()
     if args.series is not None and equivalent:
         say(f"[mutation] SERIES={args.series}: {paths.show(mutation_report.EQUIVALENT)} argues "
@@ -534,7 +530,7 @@ def cmd_variants(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="zsbed", description=__doc__)
+    top = options.Parser(prog="zsbed", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
 
     def common(p: argparse.ArgumentParser) -> None:
@@ -547,14 +543,14 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("uml-test", help="build, boot UML, run KUnit and the selftests")
     common(p)
-    p.add_argument("--timeout", type=float, default=None,
+    p.add_argument("--timeout", type=options.positive("TIMEOUT", " of seconds"), default=None,
                    help="per boot, seconds (default: the plan's timeouts + 30)")
     p.add_argument("pytest_args", nargs="*", help="passed to pytest (e.g. -k zram)")
     p.set_defaults(func=cmd_uml_test)
     p = sub.add_parser("qemu-test", help="the same on an x86_64 guest under QEMU (KVM or TCG)")
     common(p)
     p.set_defaults(variant="x86-fast")
-    p.add_argument("--timeout", type=float, default=None,
+    p.add_argument("--timeout", type=options.positive("TIMEOUT", " of seconds"), default=None,
                    help="per boot, seconds (default: the plan's timeouts, scaled, + 30)")
     p.add_argument("pytest_args", nargs="*", help="passed to pytest (e.g. -k zram)")
     p.set_defaults(func=cmd_uml_test)
@@ -571,7 +567,7 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("flaky", help="boot the plan and every scenario N times; "
                        "no case may fail even once")
     common(p)
-    p.add_argument("--n", type=int, default=20, help="runs (default 20)")
+    p.add_argument("--n", type=options.count("N"), default=20, help="runs (default 20)")
     p.add_argument("--variants", default=None, help="plan variants, comma-separated "
                    "(default fast,deep)")
     p.add_argument("--scenario", default=None, help="only this scenario (no plan)")
@@ -580,13 +576,14 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("mutation", help="generated mutants of the series' added lines: a score")
     common(p)
     sharded(p)
-    p.add_argument("--sample", type=int, default=None, help="a seeded sample of this many mutants")
-    p.add_argument("--seed", type=int, default=1, help="the sample's seed")
+    p.add_argument("--sample", type=options.count("SAMPLE"), default=None,
+                   help="a seeded sample of this many mutants")
+    p.add_argument("--seed", type=options.count("SEED", 0), default=1, help="the sample's seed")
     p.add_argument("--report-only", action="store_true",
                    help="no builds or boots: score the results kept so far")
     p.add_argument("--mutant", default=None,
                    help="only this mutant id, or the ids under a prefix (file:line)")
-    p.add_argument("--min-score", type=float, default=None,
+    p.add_argument("--min-score", type=options.percent("MIN_SCORE"), default=None,
                    help="fail when the score (percent) is below this")
     p.set_defaults(func=cmd_mutation)
 
@@ -595,7 +592,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--mutant", default=None, help="only this one")
     p.add_argument("--target", choices=("uml", "qemu"), default="uml",
                    help="qemu: the mutants of x86_64 variants (KCSAN's)")
-    p.add_argument("--repeat", type=int, default=1,
+    p.add_argument("--repeat", type=options.count("REPEAT"), default=1,
                    help="boot each mutant this many times; killed only if every run kills it")
     sharded(p)
     p.set_defaults(func=cmd_mutants)
@@ -608,8 +605,9 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="munmap/exit timing: fallback, classbits, deferred")
     common(p)
     p.add_argument("--quick", action="store_true", help="32 MiB per process, 3 rounds")
-    p.add_argument("--mib", type=int, default=None, help="MiB per process (default 256)")
-    p.add_argument("--rounds", type=int, default=None, help="rounds (default 5)")
+    p.add_argument("--mib", type=options.count("MIB"), default=None,
+                   help="MiB per process (default 256)")
+    p.add_argument("--rounds", type=options.count("ROUNDS"), default=None, help="rounds (default 5)")
     p.add_argument("--target", choices=("uml", "qemu"), default="uml",
                    help="qemu: x86_64 guests under KVM (refused under TCG)")
     p.set_defaults(func=cmd_bench)
@@ -626,7 +624,7 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_unit)
     p = sub.add_parser("pipeline-bench", help="time rerun, patch edit, boot (and cold)")
     p.add_argument("--cold", action="store_true", help="also a fresh clone with ccache off")
-    p.add_argument("--boots", type=int, default=10)
+    p.add_argument("--boots", type=options.count("BOOTS"), default=10)
     p.set_defaults(func=cmd_pipeline_bench)
     p = sub.add_parser("checkpatch", help="scripts/checkpatch.pl --strict on the patches")
     common(p)
@@ -689,10 +687,11 @@ def _lock_tree() -> IO[str]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    args = parser().parse_args(argv)
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _interrupt)
     try:
+        args = parser().parse_args(argv)
+        options.check(args)
         held = _lock_tree() if args.command in EXCLUSIVE else None
         try:
             return int(args.func(args))

@@ -19,6 +19,7 @@ from zsbed import disk, ktools, paths, target, textfile
 from zsbed.boot import cmdline_problem
 from zsbed.errors import ZsbedError
 from zsbed.progress import say, step
+from zsbed.verdict import bound_problem
 
 BASE = "base"
 STAMP = ".zsbed-config.json"
@@ -99,6 +100,9 @@ def variant_meta(variant: str) -> dict[str, str]:
             if key == "expect" and not EXPECT.fullmatch(value):
                 raise ZsbedError(f"{paths.show(frag)}:{lineno}: zsbed-expect takes "
                                  f"'<counter> min|max|eq <integer>', not '{value}'")
+            if key == "expect" and bound_problem(int(value.split()[2])):
+                raise ZsbedError(f"{paths.show(frag)}:{lineno}: zsbed-expect: "
+                                 f"{bound_problem(int(value.split()[2]))}")
             bad = [w for w in value.split() if key == "boot" and cmdline_problem(w)]
             if bad:
                 raise ZsbedError(f"{paths.show(frag)}:{lineno}: zsbed-boot: {bad[0]!r} "

@@ -32,7 +32,7 @@ from zsbed import configure, paths, target, tomlfile
 from zsbed.boot import cmdline_problem
 from zsbed.errors import ZsbedError
 from zsbed.run import Program, plan_problem, word_problem
-from zsbed.verdict import OPS, Expect
+from zsbed.verdict import OPS, Expect, bound_problem
 
 FAULT_DIR = paths.REPO / "fault"
 DEBUGFS = "/sys/kernel/debug/zsmalloc"
@@ -166,6 +166,8 @@ def load(path: Path) -> Scenario:
             raise _fail(where, f"expect #{index}: needs exactly one of min, max, eq")
         if not _integer(e[ops[0]]):
             raise _fail(where, f"expect #{index}.{ops[0]} must be an integer")
+        if bound_problem(e[ops[0]]):
+            raise _fail(where, f"expect #{index}.{ops[0]}: {bound_problem(e[ops[0]])}")
         pool = e.get("pool")
         per_pool = e["counter"].startswith("deferred.")
         if per_pool and not (isinstance(pool, str) and re.fullmatch(r"[\w-]+", pool)):

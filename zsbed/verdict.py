@@ -35,6 +35,14 @@ from zsbed.shard import Record
 OPS: dict[str, Callable[[int, int], bool]] = {
     "min": lambda v, x: v >= x, "max": lambda v, x: v <= x, "eq": lambda v, x: v == x}
 FAILED = ("failed", "error")
+COUNTER_MAX = 2**64 - 1   # fault_ctl prints every counter as an unsigned 64-bit value
+
+
+def bound_problem(value: int) -> str | None:
+    """Why no counter can meet an expectation's bound ``value``, or None."""
+    if not 0 <= value <= COUNTER_MAX:
+        return f"{value} is out of a counter's range (0 to 2^64-1)"
+    return None
 
 
 # -- fault scenario expectations ---------------------------------------------
