@@ -14,7 +14,7 @@ OPTS     = --variant=$(VARIANT) $(if $(KSRC),--ksrc=$(KSRC)) $(if $(SERIES),--se
 PYTEST   = $(if $(K),-k "$(K)")
 SHARDOPT = $(if $(SHARD),--shard=$(SHARD))
 
-.PHONY: help uml-test qemu-test check unit test-data flaky checkpatch series-build workflow fault mutants mutation coverage peer bench build variants pipeline-bench merge ci-local clean distclean
+.PHONY: help uml-test qemu-test check unit test-data flaky checkpatch series-build workflow fault mutants mutation coverage peer bench build variants pipeline-bench merge ci-local ci-container clean distclean
 
 help:
 	@echo "zsbed: user-mode Linux test bed for the zsmalloc zs_free() series"
@@ -55,6 +55,9 @@ help:
 	@echo "  make ci-local   N=3: the CI matrix's jobs here one after another, shards included,"
 	@echo "                  make merge, then the same merged case for case against unsharded"
 	@echo "                  runs (RESULTS=\"dir...\": whole fault/mutants runs to compare against)"
+	@echo "  make ci-container  JOB=id: one job of the GitHub workflow in a container made like"
+	@echo "                  GitHub's (Debian 12 minbase, noexec /dev/shm, the job's own steps;"
+	@echo "                  REV=commit, KEEP=1): each step, peak memory and peak disk"
 	@echo "  make peer       upstream's own zram and cgroup selftests (zram.sh, test_zswap,"
 	@echo "                  test_memcontrol) on plain 7.3 and on the series, side by side"
 	@echo "  make bench      munmap/exit timing on fallback, classbits and deferred kernels"
@@ -128,6 +131,10 @@ merge:
 ci-local:
 	@$(ZSBED) ci-local $(if $(N),--n=$(N)) $(if $(KSRC),--ksrc=$(KSRC)) \
 		$(if $(SERIES),--series=$(SERIES)) $(RESULTS)
+
+# One job of the workflow in a container made like GitHub's: make ci-container JOB=uml-test-fast
+ci-container:
+	@$(ZSBED) ci-container $(if $(JOB),--job=$(JOB)) $(if $(REV),--rev=$(REV)) $(if $(KEEP),--keep)
 
 peer:
 	@$(ZSBED) peer $(if $(KSRC),--ksrc=$(KSRC)) $(if $(SERIES),--series=$(SERIES)) -- $(PYTEST)

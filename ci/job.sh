@@ -17,4 +17,19 @@ if [ ${#need[@]} -gt 0 ]; then
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
 fi
 shift || true
+# UML maps its memory from $TMPDIR, else /dev/shm, and cannot start from a
+# noexec directory, which is how Docker mounts a container's /dev/shm. As
+# root (GitHub's job containers run privileged), give UML an exec tmpfs of
+# its own; where that mount is refused, zsbed picks an exec-capable
+# directory itself, or says in one line that there is none.
+noexec() { awk -v d="$1" '$2 == d && $4 ~ /(^|,)noexec(,|$)/ {f = 1} END {exit !f}' /proc/mounts; }
+mounted() { awk -v d="$1" '$2 == d {f = 1} END {exit !f}' /proc/mounts; }
+if [ -z "${TMPDIR:-}" ] && [ "$(id -u)" = 0 ] && noexec /dev/shm; then
+	uml=/run/zsbed-uml
+	mkdir -p "$uml"
+	if mounted "$uml" || mount -t tmpfs -o size=2g,mode=1777 zsbed-uml "$uml" 2>/dev/null; then
+		export TMPDIR=$uml
+		echo "ci/job.sh: /dev/shm is mounted noexec; UML's memory goes to TMPDIR=$uml (tmpfs)"
+	fi
+fi
 exec make "$target" "$@"

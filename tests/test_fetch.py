@@ -1,6 +1,9 @@
 """The fetch stage's mirror discovery and tree validation."""
 from __future__ import annotations
 
+import hashlib
+import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -41,3 +44,72 @@ def test_ksrc_must_be_7_3(tmp_path: Path) -> None:
         fetch.user_tree(str(tmp_path))
     with pytest.raises(ZsbedError, match="no such directory"):
         fetch.user_tree(str(tmp_path / "nope"))
+
+
+# -- the pinned kernel: version and sha256, the snapshot archive's fallback --
+
+def _pin(content: bytes, version: str = "7.3.9-1~bpo13+1") -> fetch.Pin:
+    return fetch.Pin("linux-source-7.3", "trixie-backports", version,
+                     hashlib.sha256(content).hexdigest())
+
+
+def _fake_snapshot(root: Path, want: fetch.Pin, content: bytes) -> str:
+    """A snapshot archive on disk: the binfiles index and the file by its sha1."""
+    sha1 = hashlib.sha1(content).hexdigest()
+    index = root / "mr/binary" / want.package / want.version / "binfiles"
+    index.parent.mkdir(parents=True)
+    index.write_text(json.dumps({"result": [{"architecture": "all", "hash": sha1}]}))
+    (root / "file").mkdir()
+    (root / "file" / sha1).write_bytes(content)
+    return root.as_uri()
+
+
+def test_a_version_gone_from_the_archive_comes_from_the_snapshot(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    content = b"a .deb"
+    want = _pin(content)
+    monkeypatch.setenv("ZSBED_SNAPSHOT", _fake_snapshot(tmp_path / "snap", want, content))
+    monkeypatch.setattr(fetch, "_apt_download", lambda w, a, s: None)
+    deb = fetch.download_deb(tmp_path / "apt", want)
+    assert deb == tmp_path / "apt" / "linux-source-7.3_7.3.9-1~bpo13+1_all.deb"
+    assert deb.read_bytes() == content
+
+
+def test_a_wrong_sum_is_one_line_naming_both(tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    want = _pin(b"what was pinned")
+    monkeypatch.setenv("ZSBED_SNAPSHOT", _fake_snapshot(tmp_path / "snap", want, b"other"))
+    monkeypatch.setattr(fetch, "_apt_download", lambda w, a, s: None)
+    with pytest.raises(ZsbedError) as err:
+        fetch.download_deb(tmp_path / "apt", want)
+    got = hashlib.sha256(b"other").hexdigest()
+    assert str(err.value) == (f"linux-source-7.3_7.3.9-1~bpo13+1_all.deb: sha256 {got}, but "
+                              f"patches/kernel.toml pins {want.sha256}; the file was removed")
+    assert not list((tmp_path / "apt").rglob("*.deb"))
+
+
+def test_apt_saying_the_version_is_gone_is_not_an_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fetch, "host_mirror", lambda: ("http://mirror.invalid/debian", "k"))
+    monkeypatch.setattr(fetch, "_run", lambda *a, **k: "")
+    gone = subprocess.CompletedProcess([], 100, "", "E: Version '7.3.9-1~bpo13+1' for "
+                                       "'linux-source-7.3' was not found\n")
+    monkeypatch.setattr(fetch.subprocess, "run", lambda *a, **k: gone)
+    (tmp_path / "s").mkdir()
+    assert fetch._apt_download(_pin(b""), tmp_path, tmp_path / "s") is None
+    broken = subprocess.CompletedProcess([], 100, "", "E: Failed to fetch x  403 Forbidden\n")
+    monkeypatch.setattr(fetch.subprocess, "run", lambda *a, **k: broken)
+    with pytest.raises(ZsbedError, match="apt-get download linux-source-7.3=7.3.9-1~bpo13.1 "
+                                         "failed: E: Failed to fetch x  403 Forbidden"):
+        fetch._apt_download(_pin(b""), tmp_path, tmp_path / "s")
+
+
+def test_the_pin_in_the_repository_and_a_bad_one(tmp_path: Path) -> None:
+    pinned = fetch.pin()
+    assert pinned.package == "linux-source-7.3" and pinned.version.startswith("7.3.")
+    bad = tmp_path / "kernel.toml"
+    bad.write_text('package = "linux-source-7.3"\nsuite = "s"\nversion = "7.3.4-1"\n'
+                   'sha256 = "abc"\n')
+    with pytest.raises(ZsbedError, match=r"kernel.toml: 'sha256' must be a string matching "
+                                         r"\[0-9a-f\]\{64\}, not 'abc'"):
+        fetch.pin(bad)

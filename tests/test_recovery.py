@@ -239,6 +239,8 @@ def test_fetch_recovers_from_a_damaged_marker_a_cut_extraction_and_a_bad_deb(
         capsys: pytest.CaptureFixture[str]) -> None:
     work = tmp_path / "work"
     monkeypatch.setattr(fetch.paths, "WORK", work)
+    monkeypatch.setattr(fetch, "pin", lambda: fetch.Pin(
+        "linux-source-7.3", "trixie-backports", "7.3.4-1~test", fetch.sha256(deb)))
     (work / "apt").mkdir(parents=True)
     cached = work / "apt" / deb.name
     cached.write_bytes(deb.read_bytes())
@@ -264,28 +266,28 @@ def test_fetch_recovers_from_a_damaged_marker_a_cut_extraction_and_a_bad_deb(
     monkeypatch.setattr(fetch.subprocess, "run", real_run)
     assert fetch.debian_tree().version == "7.3.4"
 
-    # a cached .deb that does not unpack is removed and downloaded again
+    # a cached .deb that is not the pinned file is removed and downloaded again
     marker.unlink()
     cached.write_bytes(deb.read_bytes()[:300])
-    monkeypatch.setattr(fetch, "download_deb", lambda apt: Path(shutil.copy(deb, apt / deb.name)))
+    monkeypatch.setattr(fetch, "download_deb",
+                        lambda apt, want: Path(shutil.copy(deb, apt / deb.name)))
     capsys.readouterr()
     assert fetch.debian_tree().version == "7.3.4"
-    assert "removing it and downloading it again" in capsys.readouterr().err
+    assert "the file was removed: downloading it again" in capsys.readouterr().err
 
 
 def test_download_cut_short_leaves_no_deb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     apt = tmp_path / "apt"
     monkeypatch.setattr(fetch, "host_mirror", lambda: ("http://mirror.invalid/debian", "k"))
 
-    def apt_get(cmd: list[str], what: str, cwd: Path | None = None, **_: Any) -> str:
-        if "download" in cmd:
-            assert cwd is not None
-            (cwd / "linux-source-7.3_7.3.4-1_all.deb").write_text("half")
-            raise KeyboardInterrupt
-        return ""
-    monkeypatch.setattr(fetch, "_run", apt_get)
+    def apt_get(cmd: list[str], cwd: Path | None = None, **_: Any) -> Any:
+        assert "download" in cmd and cwd is not None
+        (cwd / "linux-source-7.3_7.3.4-1_all.deb").write_text("half")
+        raise KeyboardInterrupt
+    monkeypatch.setattr(fetch, "_run", lambda *a, **k: "")      # apt-get update
+    monkeypatch.setattr(fetch.subprocess, "run", apt_get)
     with pytest.raises(KeyboardInterrupt):
-        fetch.download_deb(apt)
+        fetch.download_deb(apt, fetch.Pin("linux-source-7.3", "s", "7.3.4-1", "0" * 64))
     assert not list(apt.glob("*.deb"))                   # only in download.tmp/
 
 

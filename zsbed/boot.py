@@ -16,10 +16,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from zsbed import dmesg, paths, qemu
+from zsbed import dmesg, paths, qemu, umlmem
 from zsbed.build import Kernel
 
 MEM = "512M"
+MEM_BYTES = 512 << 20
 STALL = re.compile(dmesg.STALL.encode())   # the console is read as bytes
 STALL_GRACE = 60.0       # seconds without a program finishing after a stall report
 POLL = 0.5
@@ -69,6 +70,11 @@ def command(kernel: Kernel, umid: str, init: Path, extra: list[str], plan: Path,
         return (qemu.boot_args(kernel.linux, accel, umid, init, outdir, extra + tail),
                 f"guest={umid}")
     return boot_args(kernel, umid, init, extra) + tail, f"umid={umid}"
+
+
+def uml_env(kernel: Kernel) -> dict[str, str] | None:
+    """A UML boot's environment: TMPDIR names where its memory can live."""
+    return umlmem.env(MEM_BYTES) if kernel.target.name != "qemu" else None
 
 
 def cmdline_problem(word: str) -> str:
@@ -172,7 +178,7 @@ def boot(kernel: Kernel, init: Path, plan: Path, outdir: Path, console: Path, na
     with result.console.open("wb") as log:
         proc = subprocess.Popen(result.cmdline, stdin=subprocess.DEVNULL, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True,
-                                preexec_fn=_no_core)
+                                preexec_fn=_no_core, env=uml_env(kernel))
         try:
             wait(proc, result, timeout)
         finally:

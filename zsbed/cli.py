@@ -513,6 +513,13 @@ def cmd_ci_local(args: argparse.Namespace) -> int:
     return ci_local.run(ci_local.shards(args.n), [Path(r) for r in args.results], extra)
 
 
+def cmd_ci_container(args: argparse.Namespace) -> int:
+    """One job of the workflow in a container made like GitHub's."""
+    from zsbed import ci_container
+
+    return ci_container.rehearse(args.job, args.rev, keep=args.keep)
+
+
 def cmd_test_data(args: argparse.Namespace) -> int:
     """Refresh tests/data from real result directories."""
     from zsbed import report
@@ -648,6 +655,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("results", nargs="*", help="whole runs of the sharded jobs to compare "
                    "against, instead of running them")
     p.set_defaults(func=cmd_ci_local)
+    p = sub.add_parser("ci-container", help="one job of the GitHub workflow in a container "
+                       "made like GitHub's (Debian 12, noexec /dev/shm)")
+    p.add_argument("--job", default="uml-test-fast", help="the job's id (a matrix entry's id)")
+    p.add_argument("--rev", default="HEAD", help="the commit to check out (default HEAD)")
+    p.add_argument("--keep", action="store_true", help="keep the container's root afterwards")
+    p.set_defaults(func=cmd_ci_container)
     p = sub.add_parser("test-data", help="refresh tests/data from real results directories")
     p.add_argument("results", nargs="+", help="results/<run-id> of make uml-test (fast, deep) "
                    "and make fault")

@@ -41,6 +41,8 @@ NODE: tuple[tuple[str, str], ...] = (("nodejs", "cmd:node"), ("npm", "cmd:npm"))
 # only for make series-build (x86_64's prepare builds objtool and sign-file)
 X86: tuple[tuple[str, str], ...] = (("libelf-dev", "file:/usr/include/libelf.h"),
                                     ("libssl-dev", "file:/usr/include/openssl/ssl.h"))
+# only for make ci-container: the Debian 12 root file system of the rehearsal
+CONTAINER: tuple[tuple[str, str], ...] = (("mmdebstrap", "cmd:mmdebstrap"),)
 # only for the x86_64 guest (make qemu-test): its build (as X86), QEMU, and
 # the qboot firmware QEMU's own data package ships
 QEMU: tuple[tuple[str, str], ...] = X86 + (("qemu-system-x86", "cmd:qemu-system-x86_64"),
@@ -62,11 +64,12 @@ def missing(extra: tuple[tuple[str, str], ...] = ()) -> list[str]:
 
 
 def ensure(coverage: bool = False, bench: bool = False, node: bool = False,
-           x86: bool = False, peer: bool = False, qemu: bool = False) -> None:
+           x86: bool = False, peer: bool = False, qemu: bool = False,
+           container: bool = False) -> None:
     """Install what is missing (as root), or say exactly what to install."""
     extra = ((COVERAGE if coverage else ()) + (BENCH if bench else ())
              + (NODE if node else ()) + (X86 if x86 else ()) + (PEER if peer else ())
-             + (QEMU if qemu else ()))
+             + (QEMU if qemu else ()) + (CONTAINER if container else ()))
     absent = missing(extra)
     if not absent:
         return

@@ -1,30 +1,94 @@
 """Stage 1, fetch: get a pristine Linux 7.3.x tree, or validate the user's.
 
-The default source is Debian's ``linux-source-7.3`` package from the
-trixie-backports suite. It is fetched with a private apt configuration
-(its own sources file, lists and cache under ``work/apt``) so the host's apt
-state is never touched. The mirror is taken from the host's own apt sources
-at run time. The extracted tree is cached; a second run does no network I/O.
+The default source is Debian's ``linux-source-7.3`` package, pinned by
+version and sha256 in ``patches/kernel.toml``. It is fetched from its suite
+(trixie-backports) with a private apt configuration (its own sources file,
+lists and cache under ``work/apt``) so the host's apt state is never
+touched; the mirror is taken from the host's own apt sources at run time.
+When the archive no longer carries the pinned version, the same file comes
+from the Debian snapshot archive (``ZSBED_SNAPSHOT`` overrides its address),
+by exact version. Every .deb is checked against the pinned sum before it is
+used. The extracted tree is cached; a second run does no network I/O.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import shutil
 import subprocess
+import urllib.error
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from zsbed import disk, paths
+from zsbed import disk, paths, tomlfile
 from zsbed.errors import ZsbedError
 from zsbed.progress import say, step
 
-PACKAGE = "linux-source-7.3"
-SUITE = "trixie-backports"
+PIN_FILE = paths.PATCHES / "kernel.toml"
+PACKAGE = "linux-source-7.3"        # what the pin may name: a 7.3.x source package
+SNAPSHOT = "https://snapshot.debian.org"
 WANT_SERIES = (7, 3)
 DEFAULT_KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
 HOST_SOURCES = (Path("/etc/apt/sources.list"), Path("/etc/apt/sources.list.d"))
 MARKER = ".zsbed-source.json"
+
+
+@dataclass(frozen=True)
+class Pin:
+    """The source package zsbed builds (``patches/kernel.toml``)."""
+
+    package: str
+    suite: str
+    version: str          # Debian's version: "7.3.4-1~bpo13+1"
+    sha256: str
+
+    @property
+    def deb(self) -> str:
+        """The file name apt gives it (an epoch's ':' as %3a)."""
+        return f"{self.package}_{self.version.replace(':', '%3a')}_all.deb"
+
+    @property
+    def origin(self) -> str:
+        return f"{self.package} {self.version}"
+
+
+def pin(path: Path | None = None) -> Pin:
+    """The pinned package; one line naming the file and key when it is wrong."""
+    path = path or PIN_FILE
+    data = tomlfile.read(path)
+    fields = {}
+    for key, rule in (("package", r"linux-source-7\.3"), ("suite", r"[\w.-]+"),
+                      ("version", r"[\w.+~:-]+"), ("sha256", r"[0-9a-f]{64}")):
+        value = data.get(key)
+        if not isinstance(value, str) or not re.fullmatch(rule, value):
+            raise ZsbedError(f"{paths.show(path)}: '{key}' must be a string matching {rule}, "
+                             f"not {value!r}")
+        fields[key] = value
+    extra = sorted(set(data) - set(fields))
+    if extra:
+        raise ZsbedError(f"{paths.show(path)}: unknown key '{extra[0]}'")
+    return Pin(**fields)
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_sum(deb: Path, want: Pin) -> None:
+    """The .deb is the pinned file; otherwise it is removed and one line names both sums."""
+    got = sha256(deb)
+    if got != want.sha256:
+        deb.unlink(missing_ok=True)
+        raise ZsbedError(f"{deb.name}: sha256 {got}, but {paths.show(PIN_FILE)} pins "
+                         f"{want.sha256}; the file was removed")
 
 
 @dataclass(frozen=True)
@@ -148,31 +212,71 @@ def _apt_options(apt_dir: Path) -> list[str]:
     ]
 
 
-def download_deb(apt_dir: Path) -> Path:
-    """Download the newest linux-source-7.3 .deb with a private apt setup.
-
-    It is downloaded into a scratch directory and moved next to it when
-    complete, so a download cut short never looks like a cached .deb.
-    """
+def _apt_download(want: Pin, apt_dir: Path, scratch: Path) -> Path | None:
+    """``apt-get download <package>=<version>`` from the host's mirror; None
+    when the archive no longer has that version."""
     uri, keyring = host_mirror()
+    with disk.writing(apt_dir):
+        disk.write_text(apt_dir / "zsbed.sources",
+                        f"Types: deb\nURIs: {uri}\nSuites: {want.suite}\nComponents: main\n"
+                        f"Signed-By: {keyring}\n")
+    opts = _apt_options(apt_dir)
+    _run(["apt-get", *opts, "update"], f"apt-get update of {want.suite}", disk_path=apt_dir)
+    proc = subprocess.run(["apt-get", *opts, "download", f"{want.package}={want.version}"],
+                          cwd=scratch, capture_output=True, text=True)
+    if proc.returncode != 0:
+        disk.check_full(proc.stdout + proc.stderr, apt_dir)
+        if re.search(r"Version '.*' for '.*' was not found|Unable to locate package",
+                     proc.stderr):
+            return None
+        last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise ZsbedError(f"fetch: apt-get download {want.package}={want.version} failed: {last}")
+    return scratch / want.deb
+
+
+def snapshot_download(want: Pin, scratch: Path) -> Path:
+    """The pinned file from the Debian snapshot archive, by its exact version."""
+    base = os.environ.get("ZSBED_SNAPSHOT", SNAPSHOT).rstrip("/")
+    q = urllib.parse.quote
+    index = f"{base}/mr/binary/{q(want.package)}/{q(want.version)}/binfiles"
+    try:
+        with urllib.request.urlopen(index, timeout=60) as r:
+            found = json.load(r).get("result", [])
+        hashes = [f["hash"] for f in found if f.get("architecture") == "all"]
+        if not hashes:
+            raise ZsbedError(f"fetch: the snapshot archive lists no {want.origin} (all)")
+        out = scratch / want.deb
+        with urllib.request.urlopen(f"{base}/file/{q(hashes[0])}", timeout=60) as r, \
+                disk.writing(out), out.open("wb") as f:
+            shutil.copyfileobj(r, f, 1 << 20)
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise ZsbedError(f"fetch: {want.origin} is no longer in the archive, and the "
+                         f"snapshot archive ({base}) failed: {exc}") from None
+    return out
+
+
+def download_deb(apt_dir: Path, want: Pin) -> Path:
+    """Download the pinned .deb: the archive, else the snapshot archive.
+
+    It is downloaded into a scratch directory, checked against the pinned
+    sum and moved next to it, so a download cut short never looks like a
+    cached .deb.
+    """
     scratch = apt_dir / "download.tmp"
     with disk.writing(apt_dir):
         shutil.rmtree(scratch, ignore_errors=True)
         for d in (apt_dir / "lists/partial", apt_dir / "cache/archives/partial", scratch):
             d.mkdir(parents=True, exist_ok=True)
-        disk.write_text(apt_dir / "zsbed.sources",
-                        f"Types: deb\nURIs: {uri}\nSuites: {SUITE}\nComponents: main\n"
-                        f"Signed-By: {keyring}\n")
-    opts = _apt_options(apt_dir)
-    _run(["apt-get", *opts, "update"], f"apt-get update of {SUITE}", disk_path=apt_dir)
-    _run(["apt-get", *opts, "download", PACKAGE], f"apt-get download {PACKAGE}", cwd=scratch,
-         disk_path=apt_dir)
-    debs = sorted(scratch.glob(f"{PACKAGE}_*.deb"))
-    if not debs:
-        raise ZsbedError(f"fetch: apt-get download {PACKAGE} produced no .deb")
-    deb = apt_dir / debs[-1].name
+    got = _apt_download(want, apt_dir, scratch)
+    if got is None:
+        say(f"[fetch] {want.origin} is no longer in {want.suite}: from the snapshot archive")
+        got = snapshot_download(want, scratch)
+    if not got.is_file():
+        raise ZsbedError(f"fetch: the download of {want.origin} produced no {want.deb}")
+    check_sum(got, want)
+    deb = apt_dir / want.deb
     with disk.writing(deb):
-        os.replace(debs[-1], deb)
+        os.replace(got, deb)
         shutil.rmtree(scratch, ignore_errors=True)
     return deb
 
@@ -209,23 +313,28 @@ def extract(deb: Path, dest: Path) -> None:
 
 
 def debian_tree() -> Tree:
-    """Return the cached pristine tree, fetching it on first use."""
+    """Return the cached pristine tree of the pinned package, fetching it on first use."""
+    want = pin()
     dest = paths.WORK / "linux-7.3"
     marker = dest / MARKER
     info = disk.read_state(marker, "fetch", ("version", "origin"))
-    if info:
+    if info and info["origin"] == want.origin:
         return Tree(path=dest, version=info["version"], origin=info["origin"], managed=True)
-    cached = sorted((paths.WORK / "apt").glob(f"{PACKAGE}_*.deb"))
-    if cached:
+    cached = paths.WORK / "apt" / want.deb
+    if cached.is_file():
         # kept from an earlier fetch, or restored by CI's cache
-        say(f"[fetch] using {paths.show(cached[-1])} (delete it to download again)")
+        say(f"[fetch] using {paths.show(cached)} (delete it to download again)")
         try:
-            return unpack(cached[-1], dest)
+            check_sum(cached, want)
+            return unpack(cached, dest)
         except ExtractError as exc:
             say(f"[fetch] {exc}: removing it and downloading it again")
-            cached[-1].unlink(missing_ok=True)
-    with step("fetch", f"{PACKAGE} from {SUITE} (private apt config, host apt untouched)"):
-        deb = download_deb(paths.WORK / "apt")
+            cached.unlink(missing_ok=True)
+        except ZsbedError as exc:
+            say(f"[fetch] {exc}: downloading it again")
+    with step("fetch", f"{want.origin} from {want.suite} (pinned; private apt config, "
+                       f"host apt untouched)"):
+        deb = download_deb(paths.WORK / "apt", want)
     return unpack(deb, dest)
 
 
@@ -249,8 +358,13 @@ def unpack(deb: Path, dest: Path) -> Tree:
     return Tree(path=dest, version=version, origin=origin, managed=True)
 
 
+_said: set[str] = set()
+
+
 def fetch(ksrc: str | None) -> Tree:
-    """Stage entry point: the tree every later stage works from."""
-    if ksrc:
-        return user_tree(ksrc)
-    return debian_tree()
+    """Stage entry point: the tree every later stage works from (named once a run)."""
+    tree = user_tree(ksrc) if ksrc else debian_tree()
+    if tree.kernel not in _said:
+        _said.add(tree.kernel)
+        say(f"[fetch] kernel: Linux {tree.kernel}{'' if ksrc else ', pinned'}")
+    return tree

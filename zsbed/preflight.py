@@ -18,9 +18,9 @@ import argparse
 import re
 from typing import Iterable
 
-from zsbed import build, configure, fault, paths, plan, shard
+from zsbed import boot, build, configure, fault, paths, plan, shard, target, umlmem
 from zsbed.errors import ZsbedError
-from zsbed.fetch import user_tree
+from zsbed.fetch import pin, user_tree
 from zsbed.patch import Patch, select_patches
 from zsbed.verdict import SkipList
 
@@ -47,6 +47,8 @@ def check(args: argparse.Namespace, variants: Iterable[str] = (),
     shard.parse(getattr(args, "shard", None))
     if args.ksrc:
         user_tree(args.ksrc)
+    else:
+        pin()                                # patches/kernel.toml
     chosen = set(variants)
     progs = build.selftest_programs()
     for s in scenarios:
@@ -55,6 +57,8 @@ def check(args: argparse.Namespace, variants: Iterable[str] = (),
         fault.programs(s, progs)
     chosen |= set(plan_variants)
     metas = {v: configure.variant_meta(v) for v in sorted(chosen)}
+    if any(target.of(v).name == "uml" for v in metas):
+        umlmem.choose(boot.MEM_BYTES)        # UML's memory needs an exec-capable directory
     SkipList.load(variants=configure.variants())
     for v in plan_variants:
         plan.load(PLAN, v, progs, float(metas[v].get("timeout-scale", 1)))
