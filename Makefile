@@ -14,7 +14,7 @@ OPTS     = --variant=$(VARIANT) $(if $(KSRC),--ksrc=$(KSRC)) $(if $(SERIES),--se
 PYTEST   = $(if $(K),-k "$(K)")
 SHARDOPT = $(if $(SHARD),--shard=$(SHARD))
 
-.PHONY: help uml-test qemu-test check unit test-data flaky checkpatch series-build workflow fault mutants mutation coverage peer bench build variants pipeline-bench merge ci-local ci-container clean distclean
+.PHONY: help uml-test qemu-test check unit test-data flaky checkpatch series-build workflow fault mutants mutation coverage peer bench build variants pipeline-bench merge ci-local ci-container summary clean distclean
 
 help:
 	@echo "zsbed: user-mode Linux test bed for the zsmalloc zs_free() series"
@@ -51,10 +51,12 @@ help:
 	@echo "                  (a stable split by name); results/<time>-fault-shard1of3/ and so on"
 	@echo "  make merge      RESULTS=\"dir...\": shards and job results as one report (summary.json,"
 	@echo "                  junit.xml, mutants, coverage); fails if a shard is missing or failed"
-	@echo "                  (MATRIX=1: also if a results part of the CI matrix is missing)"
+	@echo "                  (MATRIX=gate|full: also if a results part of those CI tiers is missing)"
 	@echo "  make ci-local   N=3: the CI matrix's jobs here one after another, shards included,"
 	@echo "                  make merge, then the same merged case for case against unsharded"
 	@echo "                  runs (RESULTS=\"dir...\": whole fault/mutants runs to compare against)"
+	@echo "  make summary    results/latest (RESULTS=dir) as Markdown: counts, the first failure"
+	@echo "                  and the run's tables; CI jobs put it on the run's page"
 	@echo "  make ci-container  JOB=id: one job of the GitHub workflow in a container made like"
 	@echo "                  GitHub's (Debian 12 minbase, noexec /dev/shm, the job's own steps;"
 	@echo "                  REV=commit, KEEP=1): each step, peak memory and peak disk"
@@ -122,15 +124,19 @@ coverage:
 	@$(ZSBED) coverage $(if $(KSRC),--ksrc=$(KSRC)) $(if $(SERIES),--series=$(SERIES)) \
 		$(if $(WITHOUT),--without=$(WITHOUT)) $(SHARDOPT)
 
-# Shard and job results as one report: make merge RESULTS="dir..." [MATRIX=1]
+# Shard and job results as one report: make merge RESULTS="dir..." [MATRIX=gate|full]
 merge:
-	@$(ZSBED) merge $(if $(MATRIX),--matrix) $(RESULTS)
+	@$(ZSBED) merge $(if $(MATRIX),--matrix=$(MATRIX)) $(RESULTS)
 
 # The CI matrix on this machine (not in make check: it runs every job, the
 # sharded ones twice). RESULTS= whole fault/mutants runs to compare against.
 ci-local:
 	@$(ZSBED) ci-local $(if $(N),--n=$(N)) $(if $(KSRC),--ksrc=$(KSRC)) \
 		$(if $(SERIES),--series=$(SERIES)) $(RESULTS)
+
+# A results directory as Markdown (CI jobs append it to $GITHUB_STEP_SUMMARY)
+summary:
+	@$(ZSBED) summary $(RESULTS)
 
 # One job of the workflow in a container made like GitHub's: make ci-container JOB=uml-test-fast
 ci-container:

@@ -32,4 +32,10 @@ if [ -z "${TMPDIR:-}" ] && [ "$(id -u)" = 0 ] && noexec /dev/shm; then
 		echo "ci/job.sh: /dev/shm is mounted noexec; UML's memory goes to TMPDIR=$uml (tmpfs)"
 	fi
 fi
-exec make "$target" "$@"
+rc=0
+make "$target" "$@" || rc=$?
+# On GitHub, the run's page gets the results' table and first failure.
+if [ -n "${GITHUB_STEP_SUMMARY:-}" ] && [ -e results/latest/summary.json ]; then
+	make -s summary >> "$GITHUB_STEP_SUMMARY" || true
+fi
+exit "$rc"

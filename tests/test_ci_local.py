@@ -33,7 +33,7 @@ class FakeJobs:
         run = report.new_run(part.replace(":", "-") + s.suffix)
         entries = s.pick(whole, str)
         shard.start(run, part, s, entries, whole)
-        bad = {self.fail_sharded} if s.count > 1 and what == "fault" else set()
+        bad = {self.fail_sharded} if s.count > 1 and what == "mutants" else set()
         report.write_summary(run, [{"name": f"{what}.{e}", "outcome": "failed" if e in bad
                                     else "passed", "duration": None, "variant": "v",
                                     "kernel": "k", "message": ""} for e in entries])
@@ -59,7 +59,8 @@ def test_ci_local_runs_the_matrix_then_compares(results: Path) -> None:
     want = [" ".join(j.make) + " KSRC=/k" for j in matrix.expand(3)]
     assert makes[:len(want)] == want
     assert makes[len(want)].startswith("merge RESULTS=") and makes[len(want)].endswith("MATRIX=1")
-    assert makes[len(want) + 1:len(want) + 3] == ["fault KSRC=/k", "mutants KSRC=/k"]
+    assert makes[len(want) + 1:len(want) + 3] == ["mutants KSRC=/k",
+                                                  "mutation SAMPLE=30 SEED=1 KSRC=/k"]
     report_md = (results / "latest").resolve().parent
     assert any("equal case for case" in p.read_text()
                for p in report_md.glob("*merged*/ci-local.md"))
@@ -69,7 +70,7 @@ def test_ci_local_names_a_case_that_differs(results: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     assert ci_local.run(2, [], [], FakeJobs(fail_sharded="c")) == 1
     err = capsys.readouterr().err
-    assert "fault v fault.c: sharded failed, unsharded passed" in err
+    assert "mutants v mutants.c: sharded failed, unsharded passed" in err
     assert "FAILED: sharded and unsharded differ in 1 cases" in err
 
 
@@ -81,7 +82,7 @@ def test_ci_local_compares_with_given_whole_runs(results: Path) -> None:
         given.append((results / "latest").resolve())
     jobs.ran.clear()
     assert ci_local.run(3, given, [], jobs) == 0
-    assert ["fault"] not in jobs.ran and ["mutants"] not in jobs.ran
+    assert ["mutants"] not in jobs.ran
     assert not [a for a in jobs.ran if a[0] == "mutation" and not any("SHARD" in x for x in a)]
     jobs(["fault", "SHARD=1/3"])
     with pytest.raises(ZsbedError, match=r"RESULTS=.*: shard 1/3 of fault; ci-local compares"):

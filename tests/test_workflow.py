@@ -84,19 +84,35 @@ def test_the_workflow_runs_the_matrix_of_zsbed_matrix_py() -> None:
 
 def test_a_matrix_entry_that_differs_is_named() -> None:
     data = _real()
-    include = data["jobs"]["test"]["strategy"]["matrix"]["include"]  # type: ignore[index]
-    include[8]["make"] = "fault SHARD=2/4"
+    include = data["jobs"]["full"]["strategy"]["matrix"]["include"]  # type: ignore[index]
+    include[4]["make"] = "mutants SHARD=2/4"
     assert workflow.matrix_problem(data) == (
-        "jobs.test matrix entry #9 is {id: fault-2of3, make: fault SHARD=2/4, results: true}, "
-        "zsbed/matrix.py has {id: fault-2of3, make: fault SHARD=2/3, results: true}")
-    del include[8:]
+        "jobs.full matrix entry #5 is {id: mutants-2of3, make: mutants SHARD=2/4, results: true}"
+        ", zsbed/matrix.py has {id: mutants-2of3, make: mutants SHARD=2/3, results: true}")
+    del include[4:]
     assert workflow.matrix_problem(data) == (
-        "jobs.test matrix entry #9 is nothing, zsbed/matrix.py has "
-        "{id: fault-2of3, make: fault SHARD=2/3, results: true}")
+        "jobs.full matrix entry #5 is nothing, zsbed/matrix.py has "
+        "{id: mutants-2of3, make: mutants SHARD=2/3, results: true}")
+    gate = _real()
+    gate["jobs"]["gate"]["strategy"]["matrix"]["include"].pop(4)  # type: ignore[index]
+    assert workflow.matrix_problem(gate) == (
+        "jobs.gate matrix entry #5 is nothing, zsbed/matrix.py has "
+        "{id: fault, make: fault, results: true}")
 
 
-def test_the_merge_job_must_merge_the_matrix() -> None:
+def test_the_merge_job_must_merge_both_tiers() -> None:
     data = _real()
-    data["jobs"]["merge"]["needs"] = []  # type: ignore[index]
-    assert "no job 'merge' that needs 'test'" in str(workflow.matrix_problem(data))
-    assert "no job 'test'" in str(workflow.matrix_problem({"jobs": {}}))
+    data["jobs"]["merge"]["needs"] = ["gate"]  # type: ignore[index]
+    assert "no job 'merge' that needs 'gate' and 'full'" in str(workflow.matrix_problem(data))
+    assert "no job 'gate'" in str(workflow.matrix_problem({"jobs": {}}))
+
+
+def test_every_hashed_pattern_matches_a_file() -> None:
+    text = (workflow.CI_DIR / workflow.MATRIX).read_text()
+    assert workflow.hash_problem(text) is None
+    assert workflow.hash_problem(text.replace("patches/kernel.toml", "zsbed/fetch.py")) is None
+    assert workflow.hash_problem(text.replace("'patches/kernel.toml'", "'zsbed/kernel.toml'")) \
+        == "hashFiles('zsbed/kernel.toml') matches no file: a cache key that never changes"
+    assert workflow.hash_problem(text.replace("fragments: uml-config/deep.config",
+                                              "fragments: uml-config/dep.config")) \
+        == "matrix fragments 'uml-config/dep.config' match no file"

@@ -137,21 +137,43 @@ def expand(text: str, job: Job) -> str:
     return EXPR.sub(value, text)
 
 
+EVENT = "push"                          # what the rehearsal stands for: a push
+
+
+def _operand(word: str, job: Job) -> str | None:
+    """A value a condition compares: a matrix value, the event's name, or a literal."""
+    if word.startswith("'") and word.endswith("'"):
+        return word[1:-1]
+    if word.startswith("matrix."):
+        v = job.matrix.get(word.removeprefix("matrix."))
+        return None if v is None else str(v)
+    if word == "github.event_name":
+        return EVENT
+    raise ValueError(word)
+
+
 def condition(text: Any, job: Job) -> bool:
-    """A step's ``if:``: always() and matrix values joined by ``&&``."""
+    """A step's ``if:``: always(), matrix values and ``==``/``!=`` comparisons
+    of matrix values and github.event_name, joined by ``&&``. The rehearsal
+    is a push."""
     if text is None:
         return True
-    for part in str(text).split("&&"):
-        part = part.strip().removeprefix("${{").removesuffix("}}").strip()
+    ok = True
+    for part in str(text).removeprefix("${{").removesuffix("}}").split("&&"):
+        part = part.strip()
         if part in ("always()", "success()"):
             continue
-        if part.startswith("matrix."):
-            if not job.matrix.get(part.removeprefix("matrix.")):
-                return False
-            continue
-        raise ZsbedError(f"{paths.show(WORKFLOW)}: job {job.id}: 'if: {text}' is a "
-                         f"condition the rehearsal does not know")
-    return True
+        m = re.fullmatch(r"(\S+)\s*(==|!=)\s*(\S+)", part)
+        try:
+            if m:
+                same = _operand(m.group(1), job) == _operand(m.group(3), job)
+                ok = ok and (same if m.group(2) == "==" else not same)
+            else:
+                ok = ok and bool(_operand(part, job))
+        except ValueError:
+            raise ZsbedError(f"{paths.show(WORKFLOW)}: job {job.id}: 'if: {text}' is a "
+                             f"condition the rehearsal does not know") from None
+    return ok
 
 
 def shm_mount(options: str) -> tuple[str, str]:

@@ -501,7 +501,8 @@ def cmd_merge(args: argparse.Namespace) -> int:
     """Shard and job results directories as one report."""
     from zsbed import merge
 
-    return merge.merge([Path(r) for r in args.results], expect_matrix=args.matrix)
+    tier = {None: False, "1": "full"}.get(args.matrix, args.matrix)
+    return merge.merge([Path(r) for r in args.results], expect_matrix=tier)
 
 
 def cmd_ci_local(args: argparse.Namespace) -> int:
@@ -511,6 +512,17 @@ def cmd_ci_local(args: argparse.Namespace) -> int:
     extra = ([f"KSRC={args.ksrc}"] if args.ksrc else []) + \
         ([f"SERIES={args.series}"] if args.series else [])
     return ci_local.run(ci_local.shards(args.n), [Path(r) for r in args.results], extra)
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    """A results directory as Markdown, for a CI run's page."""
+    from zsbed import report
+
+    run = Path(args.results) if args.results else paths.RESULTS / "latest"
+    if not run.is_dir():
+        raise ZsbedError(f"RESULTS={args.results or paths.show(run)}: no results directory")
+    print(report.step_summary(run), end="")
+    return 0
 
 
 def cmd_ci_container(args: argparse.Namespace) -> int:
@@ -643,8 +655,10 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("workflow", help="check the GitHub Actions workflow (action-validator)")
     p.set_defaults(func=cmd_workflow)
     p = sub.add_parser("merge", help="merge shard and job results directories into one report")
-    p.add_argument("--matrix", action="store_true",
-                   help="every results part of the CI matrix (zsbed/matrix.py) must be there")
+    p.add_argument("--matrix", nargs="?", const="full", default=None,
+                   choices=("gate", "full", "1"),
+                   help="every results part of the CI matrix's tiers that ran (gate, or full: "
+                   "both; 1 is full) must be there (zsbed/matrix.py)")
     p.add_argument("results", nargs="*", help="results directories (shards and whole runs)")
     p.set_defaults(func=cmd_merge)
     p = sub.add_parser("ci-local", help="the CI matrix here in N shards, merged, and compared "
@@ -655,6 +669,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("results", nargs="*", help="whole runs of the sharded jobs to compare "
                    "against, instead of running them")
     p.set_defaults(func=cmd_ci_local)
+    p = sub.add_parser("summary", help="a results directory as Markdown (CI's step summary)")
+    p.add_argument("results", nargs="?", default=None, help="default: results/latest")
+    p.set_defaults(func=cmd_summary)
     p = sub.add_parser("ci-container", help="one job of the GitHub workflow in a container "
                        "made like GitHub's (Debian 12, noexec /dev/shm)")
     p.add_argument("--job", default="uml-test-fast", help="the job's id (a matrix entry's id)")

@@ -172,14 +172,15 @@ def table(parts: dict[str, list[shard.Record]]) -> str:
     return "\n".join(lines)
 
 
-def merge(dirs: list[Path], expect_matrix: bool = False) -> int:
+def merge(dirs: list[Path], expect_matrix: bool | str = False) -> int:
     """Merge ``dirs`` into a new results directory; 1 if a shard is missing or
-    failed (or, with ``expect_matrix``, a part of the CI matrix is absent)."""
+    failed (or, with ``expect_matrix``, a part of the CI matrix is absent:
+    ``"gate"``, of the gate only; ``True`` or ``"full"``, of both tiers)."""
     if not dirs:
         raise ZsbedError('RESULTS=: name the results directories to merge '
                          '(make merge RESULTS="dir...")')
     records = [shard.read(d) for d in dirs]
-    expect = matrix.parts() if expect_matrix else []
+    expect = matrix.parts("gate" if expect_matrix == "gate" else None) if expect_matrix else []
     problems = verdict.shard_problems(records, expect)
     parts = grouped(records, expect)
     run = report.new_run("merged")

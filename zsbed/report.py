@@ -85,6 +85,44 @@ def write_summary(run: Path, entries: list[dict[str, Any]]) -> Path:
     return out
 
 
+# Tables a run may have written, shown after the counts on a CI run's page.
+TABLES = ("merge.md", "mutants.md", "flaky.md", "coverage/sites.md", "peer/peer.md",
+          "mutation/survivors.md", "ci-container.md")
+
+
+def step_summary(run: Path) -> str:
+    """A run as Markdown for a CI run's page ($GITHUB_STEP_SUMMARY): its
+    counts, its first failure (which test, of which boot, and why), and the
+    tables it wrote (kills, coverage sites, shards)."""
+    import json
+
+    name = run.resolve().name
+    try:
+        data = json.loads((run / "summary.json").read_text())
+    except (OSError, ValueError):
+        return f"### zsbed `{name}`\n\nno summary.json: the run ended before its tests\n"
+    counts = data.get("counts", {})
+    lines = [f"### zsbed `{name}`", "", "| passed | failed | skipped | error |",
+             "|--:|--:|--:|--:|",
+             "| " + " | ".join(str(counts.get(k, 0))
+                              for k in ("passed", "failed", "skipped", "error")) + " |", ""]
+    bad = [t for t in data.get("tests", []) if t.get("outcome") in ("failed", "error")]
+    if bad:
+        first = bad[0]
+        where = ", ".join(f"{k} `{first[k]}`" for k in ("part", "variant") if first.get(k))
+        message = " ".join(str(first.get("message") or "").split())[:500]
+        lines += [f"**First failure**: `{first['name']}`" + (f" ({where})" if where else ""),
+                  "", f"> {message or '(no message)'}", ""]
+        if len(bad) > 1:
+            lines += [f"and {len(bad) - 1} more failed: "
+                      + ", ".join(f"`{t['name']}`" for t in bad[1:11])
+                      + (" ..." if len(bad) > 11 else ""), ""]
+    for table in TABLES:
+        if (run / table).is_file():
+            lines += [f"#### {table}", "", (run / table).read_text().strip(), ""]
+    return "\n".join(lines) + "\n"
+
+
 def nothing_ran(run: Path, why: str) -> int:
     """A run with nothing to boot (an empty shard): an empty summary, exit 0."""
     from zsbed.progress import say

@@ -7,13 +7,15 @@ byte-identical to the file of the same name in ci/github/, so the file
 checked here is the file GitHub runs.
 Its syntax is checked against the workflow schema with the npm package
 @action-validator/cli (installed into work/node/ on first use, from the
-npm registry; node and npm come from Debian when missing). Its ``test``
-job's matrix must list the jobs of ``zsbed/matrix.py``, entry for entry,
-and its ``merge`` job must wait for it and merge with ``MATRIX=1``.
+npm registry; node and npm come from Debian when missing). Its ``gate``
+and ``full`` jobs' matrices must list the two tiers of ``zsbed/matrix.py``,
+entry for entry, and its ``merge`` job must wait for both and merge with
+``MATRIX=<the tier that ran>``.
 """
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from itertools import zip_longest
 from pathlib import Path
@@ -49,25 +51,43 @@ def check_copies(github_dir: Path = GITHUB_DIR, ci_dir: Path = CI_DIR) -> list[P
 
 
 def matrix_problem(workflow: dict[str, Any]) -> str | None:
-    """How the workflow's matrix and merge job differ from zsbed/matrix.py, or None."""
+    """How the workflow's tiers and merge job differ from zsbed/matrix.py, or None."""
     jobs = workflow.get("jobs") if isinstance(workflow, dict) else None
-    test = jobs.get("test") if isinstance(jobs, dict) else None
-    try:
-        include = test["strategy"]["matrix"]["include"]      # type: ignore[index]
-        got = [(e["id"], e["make"], bool(e.get("results"))) for e in include]
-    except (KeyError, TypeError):
-        return "no job 'test' with a strategy.matrix.include of {id, make, results}"
-    want = [(j.id, " ".join(j.make), j.part is not None) for j in matrix.expand()]
-    for index, (g, w) in enumerate(zip_longest(got, want), 1):
-        if g != w:
-            return (f"jobs.test matrix entry #{index} is {_entry(g)}, zsbed/matrix.py has "
-                    f"{_entry(w)}")
-    merge = jobs.get("merge") if isinstance(jobs, dict) else None
+    if not isinstance(jobs, dict):
+        return "no jobs"
+    for tier in matrix.TIERS:
+        try:
+            include = jobs[tier]["strategy"]["matrix"]["include"]
+            got = [(e["id"], e["make"], bool(e.get("results"))) for e in include]
+        except (KeyError, TypeError):
+            return f"no job '{tier}' with a strategy.matrix.include of {{id, make, results}}"
+        want = [(j.id, " ".join(j.make), j.part is not None)
+                for j in matrix.expand(tier=tier, only=True)]
+        for index, (g, w) in enumerate(zip_longest(got, want), 1):
+            if g != w:
+                return (f"jobs.{tier} matrix entry #{index} is {_entry(g)}, zsbed/matrix.py "
+                        f"has {_entry(w)}")
+    merge = jobs.get("merge")
     runs = " ".join(str(s.get("run", "")) for s in (merge or {}).get("steps", [])
                     if isinstance(s, dict))
-    if not isinstance(merge, dict) or merge.get("needs") not in ("test", ["test"]) \
-            or "ci/job.sh merge" not in runs or "MATRIX=1" not in runs:
-        return "no job 'merge' that needs 'test' and runs 'bash ci/job.sh merge ... MATRIX=1'"
+    needs = merge.get("needs") if isinstance(merge, dict) else None
+    if not isinstance(needs, list) or set(needs) != set(matrix.TIERS) \
+            or "ci/job.sh merge" not in runs or "MATRIX=" not in runs:
+        return ("no job 'merge' that needs 'gate' and 'full' and runs "
+                "'bash ci/job.sh merge ... MATRIX=<tier>'")
+    return None
+
+
+def hash_problem(text: str) -> str | None:
+    """A cache key's ``hashFiles()`` pattern, or a matrix entry's ``fragments``,
+    that matches no file (its key would never change), or None."""
+    for pattern in re.findall(r"hashFiles\(([^)]*)\)", text):
+        for word in re.findall(r"'([^']+)'", pattern):
+            if not any(paths.REPO.glob(word)):
+                return f"hashFiles('{word}') matches no file: a cache key that never changes"
+    for value in re.findall(r"fragments: \"?([^\",}]+)", text):
+        if not any(paths.REPO.glob(value.strip())):
+            return f"matrix fragments '{value.strip()}' match no file"
     return None
 
 
@@ -128,7 +148,8 @@ def check() -> int:
     targets = check_copies()
     for wf in (t for t in targets if t.name == MATRIX):
         try:
-            problem = matrix_problem(yaml.safe_load(wf.read_text()))
+            problem = matrix_problem(yaml.safe_load(wf.read_text())) or \
+                hash_problem(wf.read_text())
         except yaml.YAMLError as exc:
             problem = f"not YAML ({' '.join(str(exc).split())[:200]})"
         if problem:
