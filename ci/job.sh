@@ -27,7 +27,7 @@ mounted() { awk -v d="$1" '$2 == d {f = 1} END {exit !f}' /proc/mounts; }
 if [ -z "${TMPDIR:-}" ] && [ "$(id -u)" = 0 ] && noexec /dev/shm; then
 	uml=/run/zsbed-uml
 	mkdir -p "$uml"
-	if mounted "$uml" || mount -t tmpfs -o size=2g,mode=1777 zsbed-uml "$uml" 2>/dev/null; then
+	if mounted "$uml" || mount -t tmpfs -o size=4g,mode=1777 zsbed-uml "$uml" 2>/dev/null; then
 		export TMPDIR=$uml
 		echo "ci/job.sh: /dev/shm is mounted noexec; UML's memory goes to TMPDIR=$uml (tmpfs)"
 	fi

@@ -21,8 +21,13 @@ def workflow() -> dict[str, object]:
 def test_a_matrix_entry_is_a_job_with_its_own_values(workflow: dict[str, object]) -> None:
     job = cc.find_job(workflow, "uml-test-fast")  # type: ignore[arg-type]
     runs = [cc.expand(str(s["run"]), job) for s in job.steps if "run" in s]
-    assert any("bash ci/job.sh uml-test VARIANT=fast\n" in r for r in runs)
-    assert cc.expand(job.env["CCACHE_DIR"], job) == f"{cc.WORKSPACE}/.ccache"
+    assert any('CCACHE_DIR="$GITHUB_WORKSPACE/.ccache" bash ci/job.sh uml-test VARIANT=fast\n'
+               in r for r in runs)
+    # in a container job ${{ github.workspace }} is the runner's path, not the container's
+    with pytest.raises(ZsbedError, match=r"is the runner's path, not the container's"):
+        cc.expand("${{ github.workspace }}/.ccache", job)
+    assert cc.condition("!cancelled() && matrix.save && github.event_name != 'pull_request'",
+                        job)
     assert cc.condition("matrix.ccache", job) and cc.condition("always() && matrix.results", job)
     static = cc.find_job(workflow, "static")  # type: ignore[arg-type]
     assert not cc.condition("matrix.ccache", static)

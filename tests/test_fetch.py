@@ -91,14 +91,25 @@ def test_a_wrong_sum_is_one_line_naming_both(tmp_path: Path,
 def test_apt_saying_the_version_is_gone_is_not_an_error(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fetch, "host_mirror", lambda: ("http://mirror.invalid/debian", "k"))
-    monkeypatch.setattr(fetch, "_run", lambda *a, **k: "")
+    ok = subprocess.CompletedProcess([], 0, "", "")
     gone = subprocess.CompletedProcess([], 100, "", "E: Version '7.3.9-1~bpo13+1' for "
                                        "'linux-source-7.3' was not found\n")
-    monkeypatch.setattr(fetch.subprocess, "run", lambda *a, **k: gone)
+    suite_gone = subprocess.CompletedProcess([], 100, "", "E: The repository 'x trixie-"
+                                             "backports Release' does not have a Release "
+                                             "file.\n")
+
+    def apt(answers: list[subprocess.CompletedProcess[str]]) -> None:
+        def run(cmd: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
+            assert kw["env"]["LC_ALL"] == "C"             # type: ignore[index]
+            return answers.pop(0)
+        monkeypatch.setattr(fetch.subprocess, "run", run)
     (tmp_path / "s").mkdir()
+    apt([ok, gone])
+    assert fetch._apt_download(_pin(b""), tmp_path, tmp_path / "s") is None
+    apt([suite_gone])
     assert fetch._apt_download(_pin(b""), tmp_path, tmp_path / "s") is None
     broken = subprocess.CompletedProcess([], 100, "", "E: Failed to fetch x  403 Forbidden\n")
-    monkeypatch.setattr(fetch.subprocess, "run", lambda *a, **k: broken)
+    apt([ok, broken])
     with pytest.raises(ZsbedError, match="apt-get download linux-source-7.3=7.3.9-1~bpo13.1 "
                                          "failed: E: Failed to fetch x  403 Forbidden"):
         fetch._apt_download(_pin(b""), tmp_path, tmp_path / "s")

@@ -281,10 +281,11 @@ def test_download_cut_short_leaves_no_deb(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr(fetch, "host_mirror", lambda: ("http://mirror.invalid/debian", "k"))
 
     def apt_get(cmd: list[str], cwd: Path | None = None, **_: Any) -> Any:
+        if "update" in cmd:
+            return subprocess.CompletedProcess(cmd, 0, "", "")
         assert "download" in cmd and cwd is not None
         (cwd / "linux-source-7.3_7.3.4-1_all.deb").write_text("half")
         raise KeyboardInterrupt
-    monkeypatch.setattr(fetch, "_run", lambda *a, **k: "")      # apt-get update
     monkeypatch.setattr(fetch.subprocess, "run", apt_get)
     with pytest.raises(KeyboardInterrupt):
         fetch.download_deb(apt, fetch.Pin("linux-source-7.3", "s", "7.3.4-1", "0" * 64))

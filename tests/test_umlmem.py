@@ -69,8 +69,28 @@ def test_the_boot_passes_the_choice_to_uml(monkeypatch: pytest.MonkeyPatch,
     class Uml:
         class target:
             name = "uml"
-    env = boot.uml_env(Uml())             # type: ignore[arg-type]
+    env = boot.uml_env(Uml(), ["linux", "mem=512M"])      # type: ignore[arg-type]
     assert env is not None and env["TMPDIR"] == str(tmp_path)
+
+
+def test_the_room_asked_for_is_the_boot_s_last_mem() -> None:
+    assert boot.mem_bytes(["linux", "mem=512M", "mem=2304M"]) == 2304 << 20
+    assert boot.mem_bytes(["linux"]) == boot.MEM_BYTES
+    assert boot.mem_bytes(["mem=2G"]) == 2 << 30
+
+
+def test_a_working_tmpdir_wins_over_tmpfs(monkeypatch: pytest.MonkeyPatch,
+                                          tmp_path: Path) -> None:
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(umlmem, "fs_type", lambda p: "tmpfs" if str(p) == "/dev/shm" else "ext4")
+    assert umlmem.choose(4096) == tmp_path
+
+
+def test_an_unwritable_directory_is_not_called_noexec(tmp_path: Path) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root writes anywhere")
+    tmp_path.chmod(0o500)
+    assert umlmem.problem(tmp_path, 1).startswith("cannot create a file there")
 
 
 def _can_unshare() -> bool:

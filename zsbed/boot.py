@@ -72,9 +72,19 @@ def command(kernel: Kernel, umid: str, init: Path, extra: list[str], plan: Path,
     return boot_args(kernel, umid, init, extra) + tail, f"umid={umid}"
 
 
-def uml_env(kernel: Kernel) -> dict[str, str] | None:
+def mem_bytes(cmdline: list[str]) -> int:
+    """The memory a UML command line asks for: its last ``mem=`` (K, M, G)."""
+    need = MEM_BYTES
+    for word in cmdline:
+        m = re.fullmatch(r"mem=(\d+)([KMG]?)", word)
+        if m:
+            need = int(m.group(1)) << {"": 0, "K": 10, "M": 20, "G": 30}[m.group(2)]
+    return need
+
+
+def uml_env(kernel: Kernel, cmdline: list[str]) -> dict[str, str] | None:
     """A UML boot's environment: TMPDIR names where its memory can live."""
-    return umlmem.env(MEM_BYTES) if kernel.target.name != "qemu" else None
+    return umlmem.env(mem_bytes(cmdline)) if kernel.target.name != "qemu" else None
 
 
 def cmdline_problem(word: str) -> str:
@@ -178,7 +188,7 @@ def boot(kernel: Kernel, init: Path, plan: Path, outdir: Path, console: Path, na
     with result.console.open("wb") as log:
         proc = subprocess.Popen(result.cmdline, stdin=subprocess.DEVNULL, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True,
-                                preexec_fn=_no_core, env=uml_env(kernel))
+                                preexec_fn=_no_core, env=uml_env(kernel, result.cmdline))
         try:
             wait(proc, result, timeout)
         finally:

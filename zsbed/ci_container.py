@@ -18,7 +18,9 @@ the rehearsal builds what matters by hand:
   says ``--shm-size``, the host's with ``--ipc=host``;
 - the job's steps as the workflow file says them (read here, never copied):
   ``run:`` steps through ``bash -e``, with the job's ``env:`` and the
-  ``${{ matrix.* }}`` / ``${{ github.workspace }}`` values filled in;
+  ``${{ matrix.* }}`` values filled in (``${{ github.workspace }}`` is refused:
+  in a container job GitHub gives the host's path, so steps must use
+  ``$GITHUB_WORKSPACE``);
   ``actions/checkout`` is the fresh clone; the cache and artifact actions are
   not rehearsed (a fork's first run has no cache: this is that run).
 
@@ -131,7 +133,9 @@ def expand(text: str, job: Job) -> str:
             v = job.matrix.get(expr.removeprefix("matrix."), "")
             return "" if v is None else str(v).lower() if isinstance(v, bool) else str(v)
         if expr == "github.workspace":
-            return WORKSPACE
+            raise ZsbedError(f"{paths.show(WORKFLOW)}: job {job.id}: '${{{{ github.workspace }}}}'"
+                             f" is the runner's path, not the container's: use "
+                             f"$GITHUB_WORKSPACE in the step")
         raise ZsbedError(f"{paths.show(WORKFLOW)}: job {job.id}: '${{{{ {expr} }}}}' "
                          f"is an expression the rehearsal does not know")
     return EXPR.sub(value, text)
@@ -146,7 +150,7 @@ def _operand(word: str, job: Job) -> str | None:
         return word[1:-1]
     if word.startswith("matrix."):
         v = job.matrix.get(word.removeprefix("matrix."))
-        return None if v is None else str(v)
+        return None if v is None or v is False else str(v).lower() if v is True else str(v)
     if word == "github.event_name":
         return EVENT
     raise ValueError(word)
@@ -161,7 +165,7 @@ def condition(text: Any, job: Job) -> bool:
     ok = True
     for part in str(text).removeprefix("${{").removesuffix("}}").split("&&"):
         part = part.strip()
-        if part in ("always()", "success()"):
+        if part in ("always()", "success()", "!cancelled()"):
             continue
         m = re.fullmatch(r"(\S+)\s*(==|!=)\s*(\S+)", part)
         try:
@@ -240,6 +244,7 @@ def _memory_cgroup() -> tuple[Path | None, str]:
         if controllers == "" and Path("/sys/fs/cgroup/cgroup.controllers").is_file():
             base = Path("/sys/fs/cgroup") / rel.lstrip("/")
             peak = "memory.peak"
+            break
     else:
         return None, "no memory cgroup"
     group = base / f"zsbed-ci-{os.getpid()}"
@@ -261,21 +266,31 @@ def _du(path: Path) -> int:
         return 0
 
 
-def _run_in(root: Path, job: Job, script: str, argv_env: list[str], log: Any,
-            cgroup: Path | None, deadline: float) -> int:
+def _kill(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _must(cmd: list[str], what: str) -> None:
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["?"])[-1]
+        raise ZsbedError(f"ci-container: {what} failed: {last}")
+
+
+def _run_in(root: Path, job: Job, script: str, env: dict[str, str], log: Any,
+            deadline: float) -> int:
     """One step's shell in fresh namespaces; its exit status (124 at the deadline)."""
-    def enter() -> None:
-        if cgroup:
-            (cgroup / "cgroup.procs").write_text(str(os.getpid()))
     cmd = ["unshare", "-m", "-p", "-f", "--kill-child", "sh", "-c",
-           _script(job, root, shm_mount(job.options)), "rehearsal", *argv_env,
+           _script(job, root, shm_mount(job.options)), "rehearsal",
+           *(f"{k}={v}" for k, v in env.items()),
            "bash", "-e", "-c", f"cd {WORKSPACE} 2>/dev/null || cd /\n{script}"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, start_new_session=True,
-                            preexec_fn=enter)
+                            stdin=subprocess.DEVNULL, start_new_session=True)
     assert proc.stdout is not None
-    killer = threading.Timer(max(1.0, deadline - time.monotonic()),
-                             lambda: os.killpg(proc.pid, signal.SIGKILL))
+    killer = threading.Timer(max(1.0, deadline - time.monotonic()), _kill, (proc.pid,))
     killer.start()
     try:
         for raw in proc.stdout:
@@ -285,10 +300,7 @@ def _run_in(root: Path, job: Job, script: str, argv_env: list[str], log: Any,
         code = proc.wait()
     finally:
         killer.cancel()
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        _kill(proc.pid)
         proc.wait()
     return 124 if time.monotonic() >= deadline else code
 
@@ -302,6 +314,8 @@ def rehearse(job_id: str, rev: str = "HEAD", keep: bool = False) -> int:
     for s in job.steps:          # every expression and condition, before any work
         expand(str(s.get("run", "")), job)
         condition(s.get("if"), job)
+        for v in (s.get("env") or {}).values():
+            expand(str(v), job)
     for v in job.env.values():
         expand(v, job)
     commit = subprocess.run(["git", "-C", str(paths.REPO), "rev-parse", "--verify",
@@ -315,27 +329,31 @@ def rehearse(job_id: str, rev: str = "HEAD", keep: bool = False) -> int:
     with step("ci-container", f"a fresh Debian 12 root and a clone of {sha[:12]}"):
         shutil.rmtree(root, ignore_errors=True)
         root.mkdir(parents=True)
-        subprocess.run(["tar", "-xf", str(tar), "-C", str(root)], check=True)
+        _must(["tar", "-xf", str(tar), "-C", str(root)], f"unpacking {paths.show(tar)}")
         ws = root / WORKSPACE.lstrip("/")
         ws.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["git", "clone", "-q", "--no-local", str(paths.REPO), str(ws)],
-                       check=True)
-        subprocess.run(["git", "-C", str(ws), "checkout", "-q", sha], check=True)
+        _must(["git", "clone", "-q", "--no-local", str(paths.REPO), str(ws)], "git clone")
+        _must(["git", "-C", str(ws), "checkout", "-q", sha], f"git checkout {sha[:12]}")
         summary = root / "__w/_temp/step_summary.md"
+        github_env = root / "__w/_temp/github_env"
         summary.parent.mkdir(parents=True, exist_ok=True)
         summary.touch()
+        github_env.touch()
     shm = shm_mount(job.options)
     say(f"[ci-container] {job_id}: /dev/shm "
         f"{'the host s (--ipc=host)' if shm[0] == 'host' else f'tmpfs noexec, {shm[1]}'}; "
         f"{len(job.steps)} steps; time limit {job.timeout / 60:.0f} min")
     env = {"HOME": "/github/home", "PATH": PATH, "CI": "true", "GITHUB_ACTIONS": "true",
            "GITHUB_WORKSPACE": WORKSPACE, "GITHUB_STEP_SUMMARY": "/__w/_temp/step_summary.md",
-           "DEBIAN_FRONTEND": "noninteractive",
+           "GITHUB_ENV": "/__w/_temp/github_env", "RUNNER_TEMP": "/__w/_temp",
+           "GITHUB_EVENT_NAME": EVENT, "DEBIAN_FRONTEND": "noninteractive",
            **{k: expand(v, job) for k, v in job.env.items()}}
     (root / "github/home").mkdir(parents=True, exist_ok=True)
-    argv_env = [f"{k}={v}" for k, v in env.items()]
+    # this process and all it starts are in the cgroup: the job's peak memory
     cgroup, peak_file = _memory_cgroup()
     out = Outcome(memory_note="" if cgroup else peak_file)
+    if cgroup:
+        (cgroup / "cgroup.procs").write_text(str(os.getpid()))
     sampling = threading.Event()
 
     def sample() -> None:
@@ -348,10 +366,11 @@ def rehearse(job_id: str, rev: str = "HEAD", keep: bool = False) -> int:
     try:
         with (run / "ci-container.log").open("wb") as log:
             for index, s in enumerate(job.steps, 1):
-                name = s.get("name") or s.get("uses") or \
-                    expand(str(s.get("run", "")), job).splitlines()[0]
-                if not condition(s.get("if"), job) or (code and "always()" not in
-                                                          str(s.get("if", ""))):
+                name = expand(str(s.get("name") or s.get("uses") or ""), job) or str(
+                           (expand(str(s.get("run", "")), job).splitlines() or ["?"])[0])
+                status_check = re.search(r"always\(\)|cancelled\(\)|failure\(\)",
+                                         str(s.get("if", "")))
+                if not condition(s.get("if"), job) or (code and not status_check):
                     out.steps.append((name, 0.0, "skipped"))
                     continue
                 if "run" not in s:
@@ -362,7 +381,13 @@ def rehearse(job_id: str, rev: str = "HEAD", keep: bool = False) -> int:
                     continue
                 say(f"[ci-container] step {index}: {name}")
                 start = time.monotonic()
-                rc = _run_in(root, job, expand(str(s["run"]), job), argv_env, log, cgroup,
+                # $GITHUB_ENV lines of earlier steps, then the step's own env:
+                for line in github_env.read_text(errors="replace").splitlines():
+                    key, eq, value = line.partition("=")
+                    if eq:
+                        env[key] = value
+                step_env = {k: expand(str(v), job) for k, v in (s.get("env") or {}).items()}
+                rc = _run_in(root, job, expand(str(s["run"]), job), {**env, **step_env}, log,
                              deadline)
                 out.steps.append((name, time.monotonic() - start,
                                   "passed" if rc == 0 else f"failed (exit {rc})"))
@@ -389,6 +414,7 @@ def rehearse(job_id: str, rev: str = "HEAD", keep: bool = False) -> int:
             shutil.rmtree(root, ignore_errors=True)
         if cgroup:
             try:
+                (cgroup.parent / "cgroup.procs").write_text(str(os.getpid()))
                 cgroup.rmdir()
             except OSError:
                 pass

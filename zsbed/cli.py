@@ -12,8 +12,8 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Callable
 
-from zsbed import (configure, crash, deps, fault, options, paths, plan, preflight, shard,
-                   target, textfile, verdict)
+from zsbed import (boot, configure, crash, deps, fault, options, paths, plan, preflight,
+                   shard, target, textfile, verdict)
 from zsbed.build import Kernel, build_guest, build_kernel, build_selftests
 from zsbed.errors import ZsbedError
 from zsbed.fetch import Tree, fetch
@@ -411,7 +411,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     s = bench.settings(args.quick, args.mib, args.rounds)
     where = target.by_name(args.target)
-    preflight.check(args)
+    preflight.check(args, uml_mem=boot.mem_bytes([s.mem]) if where.name == "uml" else 0)
     bench.kernel_patches(args.series, where)
     bench.precheck(where)
     deps.ensure(bench=True, qemu=where.name == "qemu")
@@ -430,7 +430,7 @@ def cmd_peer(args: argparse.Namespace) -> int:
     """Upstream's zram and cgroup selftests on the base and the series kernel."""
     from zsbed import peer, report
 
-    preflight.check(args)
+    preflight.check(args, uml_mem=boot.MEM_BYTES)
     peer.kernel_patches(args.series)
     known = peer.load_failures()
     deps.ensure(peer=True)

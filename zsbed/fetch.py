@@ -214,16 +214,23 @@ def _apt_options(apt_dir: Path) -> list[str]:
 
 def _apt_download(want: Pin, apt_dir: Path, scratch: Path) -> Path | None:
     """``apt-get download <package>=<version>`` from the host's mirror; None
-    when the archive no longer has that version."""
+    when the archive no longer has that version, or its suite."""
     uri, keyring = host_mirror()
     with disk.writing(apt_dir):
         disk.write_text(apt_dir / "zsbed.sources",
                         f"Types: deb\nURIs: {uri}\nSuites: {want.suite}\nComponents: main\n"
                         f"Signed-By: {keyring}\n")
     opts = _apt_options(apt_dir)
-    _run(["apt-get", *opts, "update"], f"apt-get update of {want.suite}", disk_path=apt_dir)
+    env = {**os.environ, "LC_ALL": "C"}          # apt's messages, as matched below
+    proc = subprocess.run(["apt-get", *opts, "update"], capture_output=True, text=True, env=env)
+    if proc.returncode != 0 or re.search(r"^(E|W): .*(does not have a Release file|"
+                                         r"Failed to fetch .*/dists/)", proc.stderr, re.M):
+        disk.check_full(proc.stdout + proc.stderr, apt_dir)
+        last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+        say(f"[fetch] apt-get update of {want.suite} failed ({last}); the suite may be gone")
+        return None
     proc = subprocess.run(["apt-get", *opts, "download", f"{want.package}={want.version}"],
-                          cwd=scratch, capture_output=True, text=True)
+                          cwd=scratch, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         disk.check_full(proc.stdout + proc.stderr, apt_dir)
         if re.search(r"Version '.*' for '.*' was not found|Unable to locate package",
@@ -249,7 +256,8 @@ def snapshot_download(want: Pin, scratch: Path) -> Path:
         with urllib.request.urlopen(f"{base}/file/{q(hashes[0])}", timeout=60) as r, \
                 disk.writing(out), out.open("wb") as f:
             shutil.copyfileobj(r, f, 1 << 20)
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+    except (urllib.error.URLError, OSError, ValueError, AttributeError, KeyError,
+            TypeError) as exc:
         raise ZsbedError(f"fetch: {want.origin} is no longer in the archive, and the "
                          f"snapshot archive ({base}) failed: {exc}") from None
     return out
@@ -269,7 +277,7 @@ def download_deb(apt_dir: Path, want: Pin) -> Path:
             d.mkdir(parents=True, exist_ok=True)
     got = _apt_download(want, apt_dir, scratch)
     if got is None:
-        say(f"[fetch] {want.origin} is no longer in {want.suite}: from the snapshot archive")
+        say(f"[fetch] {want.origin} is not in {want.suite} here: from the snapshot archive")
         got = snapshot_download(want, scratch)
     if not got.is_file():
         raise ZsbedError(f"fetch: the download of {want.origin} produced no {want.deb}")

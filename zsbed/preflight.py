@@ -36,12 +36,13 @@ def checkout() -> None:
 
 def check(args: argparse.Namespace, variants: Iterable[str] = (),
           scenarios: Iterable[fault.Scenario] = (), plan_variants: Iterable[str] = (),
-          patches: bool = True) -> list[Patch]:
+          patches: bool = True, uml_mem: int = 0) -> list[Patch]:
     """Load every input of a run; return the patches it will apply.
 
     ``variants``: the variants it builds; ``scenarios``: the scenarios it
     boots (each in ``args.variant`` or its own variant); ``plan_variants``:
-    the variants it boots the selftest plan in.
+    the variants it boots the selftest plan in; ``uml_mem``: the memory its
+    UML boots need, for a command that names no variant (bench, peer).
     """
     checkout()
     shard.parse(getattr(args, "shard", None))
@@ -57,8 +58,9 @@ def check(args: argparse.Namespace, variants: Iterable[str] = (),
         fault.programs(s, progs)
     chosen |= set(plan_variants)
     metas = {v: configure.variant_meta(v) for v in sorted(chosen)}
-    if any(target.of(v).name == "uml" for v in metas):
-        umlmem.choose(boot.MEM_BYTES)        # UML's memory needs an exec-capable directory
+    if uml_mem or any(target.of(v).name == "uml" for v in metas):
+        # UML's memory needs an exec-capable directory with room
+        umlmem.choose(max(uml_mem, boot.MEM_BYTES))
     SkipList.load(variants=configure.variants())
     for v in plan_variants:
         plan.load(PLAN, v, progs, float(metas[v].get("timeout-scale", 1)))

@@ -7,7 +7,8 @@ not mounted noexec"). Docker mounts a container's ``/dev/shm`` noexec
 (64 MiB unless ``--shm-size``), so a UML in a GitHub job container cannot
 start there. Before the first boot zsbed picks the directory itself: the
 first of those that takes an executable mapping and has room for the
-boot's memory, tmpfs first, and hands it to UML as ``TMPDIR``. When none
+boot's memory (``$TMPDIR`` when it works, then tmpfs first), and hands it
+to UML as ``TMPDIR``. When none
 does, one line says what each candidate lacked and how to make one.
 """
 from __future__ import annotations
@@ -56,14 +57,18 @@ def problem(path: Path, need: int) -> str:
     if st.f_bavail * st.f_frsize < need:
         return f"{st.f_bavail * st.f_frsize >> 20} MiB free, the boot needs {need >> 20} MiB"
     try:
-        with tempfile.TemporaryFile(dir=path) as f:
+        f = tempfile.TemporaryFile(dir=path)
+    except OSError as exc:
+        return f"cannot create a file there ({exc.strerror or exc})"
+    with f:
+        try:
             f.truncate(mmap.PAGESIZE)
             prot = mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC
             mmap.mmap(f.fileno(), mmap.PAGESIZE, flags=mmap.MAP_PRIVATE, prot=prot).close()
-    except PermissionError:
-        return "mounted noexec (an executable mapping was refused)"
-    except OSError as exc:
-        return exc.strerror or str(exc)
+        except PermissionError:
+            return "mounted noexec (an executable mapping was refused)"
+        except OSError as exc:
+            return exc.strerror or str(exc)
     return ""
 
 
@@ -83,8 +88,8 @@ def choose(need: int) -> Path:
         if why:
             tried.append(f"{name}={path}: {why}" if name in ENV else f"{name}: {why}")
             continue
-        if fs_type(path) == "tmpfs":
-            return path
+        if name in ENV or fs_type(path) == "tmpfs":
+            return path           # a directory the user named wins, as in UML
         usable.append(path)
     if usable:
         return usable[0]          # works, but UML's memory is then written back to disk
