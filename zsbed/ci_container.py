@@ -7,7 +7,8 @@ every machine (podman and runc are refused setting rlimits on zsbed's), so
 the rehearsal builds what matters by hand:
 
 - a Debian 12 ``minbase`` root file system from the Debian archive
-  (``mmdebstrap``; the mirror is the host's own, read at run time), built
+  (``mmdebstrap``; the mirror is the host's own, read at run time, and so is
+  the npm registry the job's npm is pointed at), built
   once and kept as a tarball in ``work/ci-container/``, then unpacked fresh
   for every run, so the job gets only the packages its steps install;
 - the repository cloned fresh at ``REV`` (default HEAD; what is committed,
@@ -258,6 +259,18 @@ def _memory_cgroup() -> tuple[Path | None, str]:
     return group, peak
 
 
+def host_npm_registry() -> dict[str, str]:
+    """The npm registry this machine reaches, for the container's npm (as the
+    root file system's apt sources are the host's mirror): none when the host
+    has no npm."""
+    if not shutil.which("npm"):
+        return {}
+    proc = subprocess.run(["npm", "config", "get", "registry"], capture_output=True,
+                          text=True)
+    registry = proc.stdout.strip()
+    return {"npm_config_registry": registry} if proc.returncode == 0 and registry else {}
+
+
 def _du(path: Path) -> int:
     proc = subprocess.run(["du", "-sxb", str(path)], capture_output=True, text=True)
     try:
@@ -347,6 +360,7 @@ def rehearse(job_id: str, rev: str = "HEAD", keep: bool = False) -> int:
            "GITHUB_WORKSPACE": WORKSPACE, "GITHUB_STEP_SUMMARY": "/__w/_temp/step_summary.md",
            "GITHUB_ENV": "/__w/_temp/github_env", "RUNNER_TEMP": "/__w/_temp",
            "GITHUB_EVENT_NAME": EVENT, "DEBIAN_FRONTEND": "noninteractive",
+           **host_npm_registry(),
            **{k: expand(v, job) for k, v in job.env.items()}}
     (root / "github/home").mkdir(parents=True, exist_ok=True)
     # this process and all it starts are in the cgroup: the job's peak memory
