@@ -353,8 +353,8 @@ def rehearse(job_id: str, rev: str = "HEAD", keep: bool = False) -> int:
         summary.touch()
         github_env.touch()
     shm = shm_mount(job.options)
-    say(f"[ci-container] {job_id}: /dev/shm "
-        f"{'the host s (--ipc=host)' if shm[0] == 'host' else f'tmpfs noexec, {shm[1]}'}; "
+    shm_text = "the host's (--ipc=host)" if shm[0] == "host" else f"tmpfs noexec, {shm[1]}"
+    say(f"[ci-container] {job_id}: /dev/shm {shm_text}; "
         f"{len(job.steps)} steps; time limit {job.timeout / 60:.0f} min")
     env = {"HOME": "/github/home", "PATH": PATH, "CI": "true", "GITHUB_ACTIONS": "true",
            "GITHUB_WORKSPACE": WORKSPACE, "GITHUB_STEP_SUMMARY": "/__w/_temp/step_summary.md",

@@ -501,7 +501,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
     """Shard and job results directories as one report."""
     from zsbed import merge
 
-    tier = {None: False, "1": "full"}.get(args.matrix, args.matrix)
+    tier: bool | str = "full" if args.matrix == "1" else (args.matrix or False)
     return merge.merge([Path(r) for r in args.results], expect_matrix=tier)
 
 
