@@ -170,7 +170,7 @@ def samples(ktap_dir: Path, rnd: int, kernel: str, programs: list[Program]) -> l
 
 def queue_counters(text: str) -> dict[str, int]:
     """zram0's deferred-queue counters from a run's output, if it printed them."""
-    queue = next((q for pool, q in fault.deferred_queues(text) if pool == "zram0"), {})
+    queue: dict[str, int] = next((q for pool, q in fault.deferred_queues(text) if pool == "zram0"), {})
     return {k: queue[k] for k in bench_report.QUEUE if k in queue}
 
 

@@ -28,6 +28,7 @@ NEEDED: tuple[tuple[str, str], ...] = (
     ("python3-hypothesis", "py:hypothesis"),   # make unit's fuzz tests
     ("python3-yaml", "py:yaml"),      # the workflow's matrix, checked against zsbed/matrix.py
 )
+LOCK_WAIT = 600         # seconds apt waits for another apt's dpkg lock
 # only for make coverage / make bench
 COVERAGE: tuple[tuple[str, str], ...] = (("gcovr", "cmd:gcovr"),)
 BENCH: tuple[tuple[str, str], ...] = (("gnuplot-nox", "cmd:gnuplot"),)
@@ -78,12 +79,16 @@ def ensure(coverage: bool = False, bench: bool = False, node: bool = False,
                          f"(run: sudo apt-get install {' '.join(absent)})")
     with step("deps", f"apt-get install {' '.join(absent)}"):
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        for cmd in (["apt-get", "update", "-qq"],
-                    ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *absent]):
+        # another apt on the machine (an unattended upgrade, a second job)
+        # holds dpkg's lock for a while: wait for it rather than fail
+        wait = ["-o", f"DPkg::Lock::Timeout={LOCK_WAIT}"]
+        for cmd in (["apt-get", *wait, "update", "-qq"],
+                    ["apt-get", *wait, "install", "-y", "-qq", "--no-install-recommends",
+                     *absent]):
             proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
             if proc.returncode != 0:
                 last = (proc.stderr.strip().splitlines() or ["?"])[-1]
-                raise ZsbedError(f"deps: {' '.join(cmd[:2])} failed: {last}")
+                raise ZsbedError(f"deps: apt-get {cmd[3]} failed: {last}")
     importlib.invalidate_caches()
     still = missing(extra)
     if still:

@@ -160,7 +160,7 @@ def timeout(tree: Path, collection: str) -> int:
 
 def plan(tree: Path, inst: Path, setup: Path, kernel: str) -> list[Program]:
     """One boot: zram.sh, the set-up, then the cgroup and mm tests."""
-    progs = []
+    progs: list[Program] = []
     for s in SUITES:
         if s.collection != "zram" and not any(p.name.endswith(".setup") for p in progs):
             progs.append(Program(f"peer.{kernel}.setup", (str(setup), *SETUP), 60))
