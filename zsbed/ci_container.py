@@ -7,8 +7,9 @@ every machine (podman and runc are refused setting rlimits on zsbed's), so
 the rehearsal builds what matters by hand:
 
 - a Debian 12 ``minbase`` root file system from the Debian archive
-  (``mmdebstrap``; the mirror is the host's own, read at run time, and so is
-  the npm registry the job's npm is pointed at), built
+  (``mmdebstrap``; the mirror is the host's own, read at run time, and so
+  are the npm registry the job's npm is pointed at and the certificate
+  authorities the host added, which the job's ca-certificates takes in), built
   once and kept as a tarball in ``work/ci-container/``, then unpacked fresh
   for every run, so the job gets only the packages its steps install;
 - the repository cloned fresh at ``REV`` (default HEAD; what is committed,
@@ -347,6 +348,12 @@ def rehearse(job_id: str, rev: str = "HEAD", keep: bool = False) -> int:
         ws.parent.mkdir(parents=True, exist_ok=True)
         _must(["git", "clone", "-q", "--no-local", str(paths.REPO), str(ws)], "git clone")
         _must(["git", "-C", str(ws), "checkout", "-q", sha], f"git checkout {sha[:12]}")
+        # the host's own certificate authorities (an egress proxy's, where the
+        # host has one): the job's ca-certificates adds them, so that its
+        # https reaches what the host reaches, as a runner's does
+        local_ca = Path("/usr/local/share/ca-certificates")
+        if local_ca.is_dir():
+            shutil.copytree(local_ca, root / local_ca.relative_to("/"), dirs_exist_ok=True)
         summary = root / "__w/_temp/step_summary.md"
         github_env = root / "__w/_temp/github_env"
         summary.parent.mkdir(parents=True, exist_ok=True)
