@@ -100,22 +100,27 @@ def _can_unshare() -> bool:
 
 
 @pytest.mark.skipif(not _can_unshare(), reason="needs root and unshare -m (a mount namespace)")
-def test_noexec_shm_as_docker_mounts_it() -> None:
-    """Real mounts, in a private mount namespace: /dev/shm and /tmp noexec
-    (Docker's /dev/shm), then an exec tmpfs named by TMPDIR."""
+def test_noexec_shm_as_docker_mounts_it(tmp_path: Path) -> None:
+    """Real mounts, in a private mount namespace: /dev/shm and a second
+    candidate noexec (Docker's /dev/shm), then an exec tmpfs named by
+    TMPDIR. Nothing is mounted over the checkout or /tmp."""
+    other, good = tmp_path / "other", tmp_path / "good"
+    other.mkdir()
+    good.mkdir()
     probe = (f"import sys; sys.path.insert(0, {str(REPO)!r}); from zsbed import umlmem\n"
+             f"umlmem.CANDIDATES = ('/dev/shm', {str(other)!r})\n"
              "try:\n    print(umlmem.choose(1 << 20))\n"
              "except Exception as e:\n    print('ERROR', e)\n")
     script = ("set -e; mount --make-rprivate /; "
               "mount -t tmpfs -o noexec,size=64m tmpfs /dev/shm; "
-              "mount -t tmpfs -o noexec tmpfs /tmp; "
+              f"mount -t tmpfs -o noexec tmpfs {other}; "
               f"env -u TMPDIR -u TMP -u TEMP {sys.executable} -c \"$0\"; "
-              "mkdir /tmp/x && mount -t tmpfs -o exec,size=8m tmpfs /tmp/x; "
-              f"TMPDIR=/tmp/x {sys.executable} -c \"$0\"")
+              f"mount -t tmpfs -o exec,size=8m tmpfs {good}; "
+              f"TMPDIR={good} {sys.executable} -c \"$0\"")
     out = subprocess.run(["unshare", "-m", "sh", "-c", script, probe], capture_output=True,
                          text=True, timeout=60)
     lines = out.stdout.splitlines()
     assert out.returncode == 0, out.stderr
     assert lines[0].startswith("ERROR no directory for UML's memory (/dev/shm: mounted noexec"), lines
-    assert "/tmp: mounted noexec" in lines[0]
-    assert lines[1] == "/tmp/x"
+    assert f"{other}: mounted noexec" in lines[0]
+    assert lines[1] == str(good)
