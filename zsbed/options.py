@@ -40,13 +40,18 @@ def count(var: str, low: int = 1, high: int | None = None) -> Callable[[str], in
     return convert
 
 
+def _number(text: str) -> float:
+    """``text`` as a float; NaN, which no rule accepts, when it is none."""
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
+
+
 def positive(var: str, unit: str = "") -> Callable[[str], float]:
     """A finite number above 0 (``unit`` names what it counts)."""
     def convert(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            value = math.nan
+        value = _number(text)
         if not (math.isfinite(value) and value > 0):
             raise ZsbedError(f"{var}={text}: must be a number{unit} above 0")
         return value
@@ -56,10 +61,7 @@ def positive(var: str, unit: str = "") -> Callable[[str], float]:
 def percent(var: str) -> Callable[[str], float]:
     """A number from 0 to 100."""
     def convert(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            value = math.nan
+        value = _number(text)
         if not 0 <= value <= 100:
             raise ZsbedError(f"{var}={text}: must be a percentage from 0 to 100")
         return value
