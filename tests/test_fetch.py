@@ -124,3 +124,21 @@ def test_the_pin_in_the_repository_and_a_bad_one(tmp_path: Path) -> None:
     with pytest.raises(ZsbedError, match=r"kernel.toml: 'sha256' must be a string matching "
                                          r"\[0-9a-f\]\{64\}, not 'abc'"):
         fetch.pin(bad)
+
+
+def test_the_snapshot_archive_s_address_is_never_zsbed_s_own(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ZSBED_SNAPSHOT, else the host's apt sources' snapshot entry, else one line."""
+    monkeypatch.delenv("ZSBED_SNAPSHOT", raising=False)
+    plain = tmp_path / "plain.list"
+    plain.write_text("deb http://mirror.invalid/debian bookworm main\n")
+    with pytest.raises(ZsbedError, match="no Debian snapshot archive known here .* set "
+                                         "ZSBED_SNAPSHOT"):
+        fetch.snapshot_base((plain,))
+    d = tmp_path / "sources.list.d"
+    d.mkdir()
+    (d / "snap.sources").write_text("Types: deb\nURIs: https://snap.invalid/archive/debian/"
+                                    "20261201T000000Z/\nSuites: trixie-backports\n")
+    assert fetch.snapshot_base((plain, d)) == "https://snap.invalid"
+    monkeypatch.setenv("ZSBED_SNAPSHOT", "file:///x/")
+    assert fetch.snapshot_base((plain, d)) == "file:///x"

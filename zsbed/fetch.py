@@ -6,7 +6,8 @@ version and sha256 in ``patches/kernel.toml``. It is fetched from its suite
 lists and cache under ``work/apt``) so the host's apt state is never
 touched; the mirror is taken from the host's own apt sources at run time.
 When the archive no longer carries the pinned version, the same file comes
-from the Debian snapshot archive (``ZSBED_SNAPSHOT`` overrides its address),
+from the Debian snapshot archive (``ZSBED_SNAPSHOT``, else the snapshot
+entry of the host's apt sources: no address is written into zsbed),
 by exact version. Every .deb is checked against the pinned sum before it is
 used. The extracted tree is cached; a second run does no network I/O.
 """
@@ -30,7 +31,6 @@ from zsbed.progress import say, step
 
 PIN_FILE = paths.PATCHES / "kernel.toml"
 PACKAGE = "linux-source-7.3"        # what the pin may name: a 7.3.x source package
-SNAPSHOT = "https://snapshot.debian.org"
 WANT_SERIES = (7, 3)
 DEFAULT_KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
 HOST_SOURCES = (Path("/etc/apt/sources.list"), Path("/etc/apt/sources.list.d"))
@@ -161,33 +161,52 @@ def _deb822_entries(text: str) -> list[dict[str, str]]:
     return entries
 
 
-def host_mirror(sources: tuple[Path, ...] = HOST_SOURCES) -> tuple[str, str]:
-    """Return (mirror URI, keyring) of the host's main Debian archive.
-
-    Reads both one-line (``sources.list``) and deb822 (``*.sources``) files
-    and picks the first ``deb`` entry whose URI ends in ``/debian``.
-    """
+def _deb_sources(sources: tuple[Path, ...]) -> list[tuple[str, str]]:
+    """(URI, keyring) of every ``deb`` entry in the host's apt sources, in
+    order: one-line (``sources.list``) and deb822 (``*.sources``) files."""
     files: list[Path] = []
     for src in sources:
         if src.is_dir():
             files += sorted(src.glob("*.sources")) + sorted(src.glob("*.list"))
         elif src.is_file():
             files.append(src)
+    found: list[tuple[str, str]] = []
     for file in files:
         text = file.read_text(errors="replace")
         if file.suffix == ".sources":
             for entry in _deb822_entries(text):
-                if "deb" not in entry.get("types", "").split():
-                    continue
-                for uri in entry.get("uris", "").split():
-                    if uri.rstrip("/").endswith("/debian"):
-                        return uri.rstrip("/"), entry.get("signed-by", DEFAULT_KEYRING)
+                if "deb" in entry.get("types", "").split():
+                    found += [(uri.rstrip("/"), entry.get("signed-by", DEFAULT_KEYRING))
+                              for uri in entry.get("uris", "").split()]
         else:
             for line in text.splitlines():
                 m = re.match(r"\s*deb\s+(\[[^]]*\]\s+)?(\S+)", line)
-                if m and m.group(2).rstrip("/").endswith("/debian"):
-                    return m.group(2).rstrip("/"), DEFAULT_KEYRING
+                if m:
+                    found.append((m.group(2).rstrip("/"), DEFAULT_KEYRING))
+    return found
+
+
+def host_mirror(sources: tuple[Path, ...] = HOST_SOURCES) -> tuple[str, str]:
+    """Return (mirror URI, keyring) of the host's main Debian archive: the
+    first ``deb`` entry whose URI ends in ``/debian``."""
+    for uri, keyring in _deb_sources(sources):
+        if uri.endswith("/debian"):
+            return uri, keyring
     raise ZsbedError("/etc/apt: no Debian archive ('.../debian') in the host's apt sources")
+
+
+def snapshot_base(sources: tuple[Path, ...] = HOST_SOURCES) -> str:
+    """The Debian snapshot archive's address: ``ZSBED_SNAPSHOT``, else the
+    host's own apt sources' snapshot entry (``<base>/archive/debian/<time>``);
+    none is written into zsbed."""
+    if os.environ.get("ZSBED_SNAPSHOT"):
+        return os.environ["ZSBED_SNAPSHOT"].rstrip("/")
+    for uri, _ in _deb_sources(sources):
+        m = re.match(r"(https?://[^/]+(?:/[^/]+)*?)/archive/debian(?:/|$)", uri)
+        if m:
+            return m.group(1)
+    raise ZsbedError("fetch: no Debian snapshot archive known here (none in the host's apt "
+                     "sources): set ZSBED_SNAPSHOT to its address")
 
 
 def _run(cmd: list[str], what: str, cwd: Path | None = None,
@@ -243,7 +262,7 @@ def _apt_download(want: Pin, apt_dir: Path, scratch: Path) -> Path | None:
 
 def snapshot_download(want: Pin, scratch: Path) -> Path:
     """The pinned file from the Debian snapshot archive, by its exact version."""
-    base = os.environ.get("ZSBED_SNAPSHOT", SNAPSHOT).rstrip("/")
+    base = snapshot_base()
     q = urllib.parse.quote
     index = f"{base}/mr/binary/{q(want.package)}/{q(want.version)}/binfiles"
     try:
