@@ -11,7 +11,7 @@
  * (io_stat failed_writes) or zswap rejects B's stores (pool_limit_hit),
  * although nothing but the queue holds A's memory.
  *
- *	deferred_limits [-z] [-m MiB] [-H ms]
+ *	deferred_limits [-z] [-m MiB] [-H ms] [-R]
  *
  * Default: zram0's mem_limit.  -z: zswap's max_pool_percent, zswap in
  * front of zram0; afterwards zswap switches compressor, and its old pool
@@ -23,7 +23,18 @@
  * from A's release until B is paged out, so that nothing but the limit
  * check itself can give A's memory back: without it, whether B meets the
  * limit at all depends on how fast the drain runs next to B's page-out.
+ *
+ * -R (zram): a reader of the device on the writer's CPU.  Memory C, paged
+ * out before A, is faulted back in while B is paged out, one compressed
+ * page every READ_GAP_US, by a child pinned to the CPU the writer is
+ * pinned to: each read decompresses with that CPU's compression stream.
+ * A, B and C are then compressible throughout, so that the write that
+ * meets the limit is one that compresses (with the stream).
+ * A limit flush that holds the stream makes the read wait for all of it;
+ * the longest wait is reported (limits.zram.reader_wait_max_ms).
  */
+#define _GNU_SOURCE
+#include <sched.h>
 #include <stdbool.h>
 
 #include "kselftest.h"
@@ -56,6 +67,15 @@ static unsigned long long mem_total_bytes(void)
 	return kib << 10;
 }
 
+/* Every page compressible and none same-filled: -R's pages */
+static uint64_t compressible_word(uint64_t seed, uint64_t pg, uint64_t w)
+{
+	return (seed ^ pg) + (w % 8);
+}
+
+/* The pattern of A, B and C: zram_lib.h's, or compressible_word with -R */
+static page_word_fn word = pattern_word;
+
 /*
  * B's verdict: how many of its @pages pages were stored, how often the
  * limit (@what) refused it, and whether all of it reads back.  Unmaps B.
@@ -71,7 +91,7 @@ static void check_b(void *b, size_t pages, size_t psz, const char *dev,
 	ksft_print_msg("counter limits.%s.%s %llu\n", dev, what, refused);
 	ksft_print_msg("counter limits.%s.stored_pages %llu\n", dev, stored);
 	ksft_test_result(refused == 0 && stored >= pages / 10 * 9, "%s\n", name);
-	bad = count_bad_pages(b, pages, psz, 2);
+	bad = count_bad_words(b, pages, psz, 2, word);
 	ksft_print_msg("B read back: %zu pages mismatched\n", bad);
 	ksft_test_result(bad == 0, "data_intact\n");
 	munmap(b, pages * psz);
@@ -79,6 +99,64 @@ static void check_b(void *b, size_t pages, size_t psz, const char *dev,
 
 static const char *hold_ms;
 static char held_default[32];
+static bool reader;
+
+#define READ_GAP_US	2000
+
+/* What the reader child saw, in memory shared with the parent */
+struct read_log {
+	volatile int stop;
+	unsigned long reads;
+	double wait_max_ms;
+};
+
+/* Pin this task (and the children it forks from now on) to CPU 0. */
+static void pin_cpu0(void)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		ksft_exit_fail_perror("sched_setaffinity");
+}
+
+/*
+ * Fork the reader: it faults in C's compressible pages (every fourth of
+ * the pattern) one at a time until told to stop, and logs the longest
+ * fault.  Returns its pid.
+ */
+static pid_t start_reader(const char *c, size_t pages, size_t psz,
+			  struct read_log *log)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		ksft_exit_fail_perror("fork");
+	if (pid)
+		return pid;
+	for (size_t pg = 0; pg < pages && !log->stop; pg += 4) {
+		double start = now_ms(), waited;
+
+		(void)*(volatile const char *)(c + pg * psz);
+		waited = now_ms() - start;
+		if (waited > log->wait_max_ms)
+			log->wait_max_ms = waited;
+		log->reads++;
+		usleep(READ_GAP_US);
+	}
+	_exit(0);
+}
+
+static void stop_reader(pid_t pid, struct read_log *log)
+{
+	log->stop = 1;
+	waitpid(pid, NULL, 0);
+	ksft_print_msg("reader: %lu reads of C while B was paged out, longest %.1f ms\n",
+		       log->reads, log->wait_max_ms);
+	ksft_print_msg("counter limits.zram.reader_reads %lu\n", log->reads);
+	ksft_print_msg("counter limits.zram.reader_wait_max_ms %.0f\n", log->wait_max_ms);
+}
 
 /* Hold @pool's backstop off (-H), remembering its delay for release(). */
 static void hold(const char *pool)
@@ -131,17 +209,28 @@ static int test_zram(size_t mib, size_t psz)
 {
 	size_t pages = (mib << 20) / psz;
 	unsigned long long failed, limit, stored, drained;
+	struct read_log *log = NULL;
 	struct zram_mm_stat base, st;
-	char val[32];
+	char val[32], *c = NULL;
+	pid_t pid = 0;
 	void *a, *b;
 	int err;
 
-	err = zram_swap_setup(4 * (mib << 20));
+	err = zram_swap_setup((reader ? 5 : 4) * (mib << 20));
 	if (!err)
 		err = zram_mm_stat(&base);
 	if (err)
 		ksft_exit_fail_msg("zram swap set-up: %s\n", strerror(-err));
-	a = map_paged_out(pages, psz, 1);
+	if (reader) {
+		pin_cpu0();
+		log = mmap(NULL, sizeof(*log), PROT_READ | PROT_WRITE,
+			   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		c = map_words_paged_out(pages, psz, 3, word);
+		if (log == MAP_FAILED || !c)
+			ksft_exit_fail_perror("mmap/MADV_PAGEOUT of C");
+		zram_mm_stat(&base);
+	}
+	a = map_words_paged_out(pages, psz, 1, word);
 	if (!a)
 		ksft_exit_fail_perror("mmap/MADV_PAGEOUT");
 	zram_mm_stat(&st);
@@ -161,7 +250,11 @@ static int test_zram(size_t mib, size_t psz)
 	hold("zram0");
 	munmap(a, pages * psz);
 	drained = pool_line("zram", "zram0");
-	b = map_paged_out(pages, psz, 2);
+	if (reader)
+		pid = start_reader(c, pages, psz, log);
+	b = map_words_paged_out(pages, psz, 2, word);
+	if (reader)
+		stop_reader(pid, log);
 	if (!b)
 		ksft_exit_fail_perror("mmap/MADV_PAGEOUT");
 	drained_during_b("zram", "zram0", drained);
@@ -171,6 +264,8 @@ static int test_zram(size_t mib, size_t psz)
 	stored = (st.orig_data_size - base.orig_data_size) / psz;
 	check_b(b, pages, psz, "zram", "failed_writes", failed, stored, "limit_writes_succeed");
 	sysfs_write(ZRAM_SYS "/mem_limit", "0");
+	if (reader)
+		munmap(c, pages * psz);
 	return zram_swap_teardown();
 }
 
@@ -213,7 +308,7 @@ static int test_zswap(size_t mib, size_t psz)
 	if (err)
 		ksft_exit_fail_msg("zswap set-up: %s\n", strerror(-err));
 	base_size = zswap_dbg("pool_total_size");
-	a = map_paged_out(pages, psz, 1);
+	a = map_words_paged_out(pages, psz, 1, word);
 	if (!a)
 		ksft_exit_fail_perror("mmap/MADV_PAGEOUT");
 	size_a = zswap_dbg("pool_total_size") - base_size;
@@ -238,7 +333,7 @@ static int test_zswap(size_t mib, size_t psz)
 	stored = zswap_dbg("stored_pages");
 	if (pool[0])
 		drained = pool_line("zswap", pool);
-	b = map_paged_out(pages, psz, 2);
+	b = map_words_paged_out(pages, psz, 2, word);
 	if (!b)
 		ksft_exit_fail_perror("mmap/MADV_PAGEOUT");
 	if (pool[0]) {
@@ -258,17 +353,23 @@ int main(int argc, char **argv)
 	bool zswap = false;
 	int opt, err;
 
-	while ((opt = getopt(argc, argv, "zm:H:")) != -1) {
+	while ((opt = getopt(argc, argv, "zm:H:R")) != -1) {
 		if (opt == 'z')
 			zswap = true;
 		else if (opt == 'm')
 			mib = strtoul(optarg, NULL, 0);
 		else if (opt == 'H')
 			hold_ms = optarg;
+		else if (opt == 'R') {
+			reader = true;
+			word = compressible_word;
+		}
 		else
-			ksft_exit_fail_msg("usage: deferred_limits [-z] [-m MiB] [-H ms]\n");
+			ksft_exit_fail_msg("usage: deferred_limits [-z] [-m MiB] [-H ms] [-R]\n");
 	}
 	ksft_print_header();
+	if (zswap && reader)
+		ksft_exit_fail_msg("-R is for zram (without -z)\n");
 	if (access(ZRAM_SYS, F_OK))
 		ksft_exit_skip("no %s (CONFIG_ZRAM off?)\n", ZRAM_SYS);
 	if (zswap && access(ZSWAP_PARAM "enabled", F_OK))
