@@ -11,7 +11,7 @@
  * (io_stat failed_writes) or zswap rejects B's stores (pool_limit_hit),
  * although nothing but the queue holds A's memory.
  *
- *	deferred_limits [-z] [-m MiB] [-H ms] [-R]
+ *	deferred_limits [-z] [-m MiB] [-H ms] [-R] [-S]
  *
  * Default: zram0's mem_limit.  -z: zswap's max_pool_percent, zswap in
  * front of zram0; afterwards zswap switches compressor, and its old pool
@@ -32,10 +32,22 @@
  * meets the limit is one that compresses (with the stream).
  * A limit flush that holds the stream makes the read wait for all of it;
  * the longest wait is reported (limits.zram.reader_wait_max_ms).
+ *
+ * -S (zswap, with -H): no flush storm in the pool's hysteresis band.
+ * Writeback is turned off for this task's cgroup, so that the pool stays
+ * full; A is paged out, the limit set just above it, and more memory
+ * paged out until the pool is full (pool_limit_hit).  Then STORM_ROUNDS
+ * times: one page of A is unmapped (its free is queued, and the backstop
+ * is held) and one new page is paged out (a store in the band).  Every
+ * flush shows as a drain pass: limits.zswap.band_flushes against
+ * limits.zswap.band_stores, and the 99th percentile of the page-outs'
+ * time (limits.zswap.store_p99_us).
  */
 #define _GNU_SOURCE
 #include <sched.h>
 #include <stdbool.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 
 #include "kselftest.h"
 #include "zram_lib.h"
@@ -73,6 +85,17 @@ static uint64_t compressible_word(uint64_t seed, uint64_t pg, uint64_t w)
 	return (seed ^ pg) + (w % 8);
 }
 
+/*
+ * Half of each page random, half one value: about half a page compressed.
+ * -S's pages: with writeback off, zswap refuses pages that do not
+ * compress, and pages that compress to nearly nothing fill the pool only
+ * after hundreds of MiB.
+ */
+static uint64_t half_word(uint64_t seed, uint64_t pg, uint64_t w)
+{
+	return w < 256 ? pattern_word(seed, pg | 1, w) : seed ^ pg;
+}
+
 /* The pattern of A, B and C: zram_lib.h's, or compressible_word with -R */
 static page_word_fn word = pattern_word;
 
@@ -99,7 +122,11 @@ static void check_b(void *b, size_t pages, size_t psz, const char *dev,
 
 static const char *hold_ms;
 static char held_default[32];
-static bool reader;
+static bool reader, storm;
+
+#define STORM_ROUNDS	256
+#define CGROUP		"/sys/fs/cgroup"
+#define NO_WB_CGROUP	CGROUP "/zsbed-no-writeback"
 
 #define READ_GAP_US	2000
 
@@ -296,22 +323,161 @@ static void pool_released(const char *pool)
 	ksft_test_result(!err && access(path, F_OK), "pool_released\n");
 }
 
+/*
+ * zswap in front of zram0 (@disksize), and A (@pages pages) paged out into
+ * it: returns A; *@base is the pool's size before A, *@size_a A's share.
+ */
+static char *zswap_with_a(unsigned long long disksize, size_t pages, size_t psz,
+			  unsigned long long *base, unsigned long long *size_a)
+{
+	int err = zswap_on_zram_setup(disksize);
+	char *a;
+
+	if (err)
+		ksft_exit_fail_msg("zswap set-up: %s\n", strerror(-err));
+	*base = zswap_dbg("pool_total_size");
+	a = map_words_paged_out(pages, psz, 1, word);
+	if (!a)
+		ksft_exit_fail_perror("mmap/MADV_PAGEOUT");
+	*size_a = zswap_dbg("pool_total_size") - *base;
+	return a;
+}
+
+/* Move this task into a cgroup whose zswap entries are never written back */
+static int join_no_writeback_cgroup(void)
+{
+	char pid[32];
+	int err;
+
+	if (access(CGROUP "/cgroup.controllers", F_OK) &&
+	    mount("cgroup2", CGROUP, "cgroup2", 0, NULL))
+		return -errno;
+	err = sysfs_write(CGROUP "/cgroup.subtree_control", "+memory");
+	if (!err && mkdir(NO_WB_CGROUP, 0755) && errno != EEXIST)
+		err = -errno;
+	if (!err)
+		err = sysfs_write(NO_WB_CGROUP "/memory.zswap.writeback", "0");
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	if (!err)
+		err = sysfs_write(NO_WB_CGROUP "/cgroup.procs", pid);
+	return err;
+}
+
+static void leave_no_writeback_cgroup(void)
+{
+	char pid[32];
+
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	sysfs_write(CGROUP "/cgroup.procs", pid);
+	rmdir(NO_WB_CGROUP);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * -S: fill the pool to its limit with memory F, then interleave one
+ * queued free of A's (a page unmapped) with one store (a page paged out)
+ * STORM_ROUNDS times, and count the flushes (drain passes: the backstop
+ * is held).  A is unmapped by the caller.
+ */
+static void band_storm(char *a, size_t pages, size_t psz, const char *pool)
+{
+	size_t fill = 2 * pages, chunk = 64, filled = 0;
+	unsigned long long hits = zswap_dbg("pool_limit_hit");
+	double took[STORM_ROUNDS];
+	struct zs_deferred before, after;
+	char *f, *p;
+
+	f = mmap(NULL, fill * psz, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	p = mmap(NULL, STORM_ROUNDS * psz, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (f == MAP_FAILED || p == MAP_FAILED)
+		ksft_exit_fail_perror("mmap");
+	fill_words(f, fill, psz, 4, word);
+	fill_words(p, STORM_ROUNDS, psz, 5, word);
+	while (filled < fill && zswap_dbg("pool_limit_hit") == hits) {
+		madvise(f + filled * psz, chunk * psz, MADV_PAGEOUT);
+		filled += chunk;
+	}
+	ksft_print_msg("band: the pool met its limit after %zu pages of F\n", filled);
+	ksft_test_result(zswap_dbg("pool_limit_hit") > hits, "pool_full\n");
+
+	if (zs_deferred_read(pool, &before))
+		ksft_exit_fail_msg("%s: no deferred_free\n", pool);
+	for (size_t i = 0; i < STORM_ROUNDS; i++) {
+		double start;
+
+		munmap(a + i * psz, psz);
+		start = now_ms();
+		madvise(p + i * psz, psz, MADV_PAGEOUT);
+		took[i] = (now_ms() - start) * 1000;
+	}
+	zs_deferred_read(pool, &after);
+	qsort(took, STORM_ROUNDS, sizeof(took[0]), cmp_double);
+	ksft_print_msg("band: %d stores, %llu flushes, %llu frees queued; page-out p50 %.0f us, p99 %.0f us\n",
+		       STORM_ROUNDS, after.drain_runs - before.drain_runs,
+		       after.queued - before.queued, took[STORM_ROUNDS / 2],
+		       took[STORM_ROUNDS * 99 / 100]);
+	ksft_print_msg("counter limits.zswap.band_stores %d\n", STORM_ROUNDS);
+	ksft_print_msg("counter limits.zswap.band_flushes %llu\n",
+		       after.drain_runs - before.drain_runs);
+	ksft_print_msg("counter limits.zswap.band_frees_queued %llu\n",
+		       after.queued - before.queued);
+	ksft_print_msg("counter limits.zswap.store_p99_us %.0f\n",
+		       took[STORM_ROUNDS * 99 / 100]);
+	munmap(f, fill * psz);
+	munmap(p, STORM_ROUNDS * psz);
+	munmap(a + STORM_ROUNDS * psz, (pages - STORM_ROUNDS) * psz);
+}
+
+static int test_zswap_storm(size_t mib, size_t psz)
+{
+	unsigned long long base_size, size_a, ram;
+	size_t pages = (mib << 20) / psz;
+	char val[16], pool[NAME_MAX + 1] = "";
+	int err;
+	char *a;
+
+	if (!hold_ms || pages <= STORM_ROUNDS)
+		ksft_exit_fail_msg("-S needs -H and more than %d pages\n", STORM_ROUNDS);
+	err = join_no_writeback_cgroup();
+	if (err)
+		ksft_exit_skip("no cgroup with memory.zswap.writeback=0: %s\n", strerror(-err));
+	/* A wide band: stores are accepted again below half the limit */
+	sysfs_write(ZSWAP_PARAM "accept_threshold_percent", "50");
+	a = zswap_with_a(8 * (mib << 20), pages, psz, &base_size, &size_a);
+	ram = mem_total_bytes();
+	/* the smallest whole percent above A: F fills the rest */
+	snprintf(val, sizeof(val), "%llu",
+		 ram ? (base_size + size_a) * 100 / ram + 1 : 0);
+	sysfs_write(ZSWAP_PARAM "max_pool_percent", val);
+	ksft_print_msg("A: %llu bytes in zswap; RAM %llu; max_pool_percent %s\n",
+		       size_a, ram, val);
+	newest_zswap_pool(pool, sizeof(pool));
+	if (!pool[0])
+		ksft_exit_fail_msg("-S: no zswap pool in %s\n", ZS_DEBUGFS);
+	hold(pool);
+	band_storm(a, pages, psz, pool);
+	release(pool);
+	sysfs_write(ZSWAP_PARAM "accept_threshold_percent", "90");
+	leave_no_writeback_cgroup();
+	return zswap_on_zram_teardown();
+}
+
 static int test_zswap(size_t mib, size_t psz)
 {
 	unsigned long long base_size, size_a, hits, stored, ram, percent, drained = 0;
 	size_t pages = (mib << 20) / psz;
 	char val[16], pool[NAME_MAX + 1] = "";
 	void *a, *b;
-	int err;
 
-	err = zswap_on_zram_setup(4 * (mib << 20));
-	if (err)
-		ksft_exit_fail_msg("zswap set-up: %s\n", strerror(-err));
-	base_size = zswap_dbg("pool_total_size");
-	a = map_words_paged_out(pages, psz, 1, word);
-	if (!a)
-		ksft_exit_fail_perror("mmap/MADV_PAGEOUT");
-	size_a = zswap_dbg("pool_total_size") - base_size;
+	a = zswap_with_a(4 * (mib << 20), pages, psz, &base_size, &size_a);
 	ram = mem_total_bytes();
 	/* the smallest whole percent that holds B with a fifth to spare */
 	percent = ram ? ((base_size + size_a + size_a / 5) * 100 + ram - 1) / ram : 0;
@@ -353,7 +519,7 @@ int main(int argc, char **argv)
 	bool zswap = false;
 	int opt, err;
 
-	while ((opt = getopt(argc, argv, "zm:H:R")) != -1) {
+	while ((opt = getopt(argc, argv, "zm:H:RS")) != -1) {
 		if (opt == 'z')
 			zswap = true;
 		else if (opt == 'm')
@@ -363,17 +529,28 @@ int main(int argc, char **argv)
 		else if (opt == 'R') {
 			reader = true;
 			word = compressible_word;
+		} else if (opt == 'S') {
+			storm = true;
+			word = half_word;
 		}
 		else
-			ksft_exit_fail_msg("usage: deferred_limits [-z] [-m MiB] [-H ms] [-R]\n");
+			ksft_exit_fail_msg("usage: deferred_limits [-z] [-m MiB] [-H ms] [-R] [-S]\n");
 	}
 	ksft_print_header();
 	if (zswap && reader)
 		ksft_exit_fail_msg("-R is for zram (without -z)\n");
+	if (storm && !zswap)
+		ksft_exit_fail_msg("-S is for zswap (with -z)\n");
 	if (access(ZRAM_SYS, F_OK))
 		ksft_exit_skip("no %s (CONFIG_ZRAM off?)\n", ZRAM_SYS);
 	if (zswap && access(ZSWAP_PARAM "enabled", F_OK))
 		ksft_exit_fail_msg("no zswap (CONFIG_ZSWAP off?)\n");
+	if (storm) {
+		ksft_set_plan(2);
+		err = test_zswap_storm(mib, psz);
+		ksft_test_result(!err, "teardown\n");
+		ksft_finished();
+	}
 	ksft_set_plan(zswap ? 5 : 4);
 	err = zswap ? test_zswap(mib, psz) : test_zram(mib, psz);
 	ksft_test_result(!err, "teardown\n");
