@@ -11,7 +11,7 @@
  * (io_stat failed_writes) or zswap rejects B's stores (pool_limit_hit),
  * although nothing but the queue holds A's memory.
  *
- *	deferred_limits [-z] [-m MiB] [-H ms] [-R] [-S]
+ *	deferred_limits [-z] [-m MiB] [-H ms] [-R] [-S [-W]]
  *
  * Default: zram0's mem_limit.  -z: zswap's max_pool_percent, zswap in
  * front of zram0; afterwards zswap switches compressor, and its old pool
@@ -42,6 +42,13 @@
  * flush shows as a drain pass: limits.zswap.band_flushes against
  * limits.zswap.band_stores, and the 99th percentile of the page-outs'
  * time (limits.zswap.store_p99_us).
+ *
+ * -W (with -S): zswap's writeback must not make room that is only queued.
+ * With the pool full as for -S, all but STORM_ROUNDS pages of A are
+ * unmapped (their frees queued, the backstop held: the pool would be far
+ * below its acceptance threshold without them), writeback is turned back
+ * on, and one store in the band (refused) queues zswap's shrink worker.
+ * The pages it writes back are limits.zswap.written_back_for_queued.
  */
 #define _GNU_SOURCE
 #include <sched.h>
@@ -122,7 +129,7 @@ static void check_b(void *b, size_t pages, size_t psz, const char *dev,
 
 static const char *hold_ms;
 static char held_default[32];
-static bool reader, storm;
+static bool reader, storm, writeback;
 
 #define STORM_ROUNDS	256
 #define CGROUP		"/sys/fs/cgroup"
@@ -385,29 +392,73 @@ static int cmp_double(const void *a, const void *b)
  * STORM_ROUNDS times, and count the flushes (drain passes: the backstop
  * is held).  A is unmapped by the caller.
  */
-static void band_storm(char *a, size_t pages, size_t psz, const char *pool)
+static char *map_words(size_t pages, size_t psz, uint64_t seed)
 {
-	size_t fill = 2 * pages, chunk = 64, filled = 0;
-	unsigned long long hits = zswap_dbg("pool_limit_hit");
-	double took[STORM_ROUNDS];
-	struct zs_deferred before, after;
-	char *f, *p;
+	char *mem = mmap(NULL, pages * psz, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-	f = mmap(NULL, fill * psz, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	p = mmap(NULL, STORM_ROUNDS * psz, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (f == MAP_FAILED || p == MAP_FAILED)
+	if (mem == MAP_FAILED)
 		ksft_exit_fail_perror("mmap");
-	fill_words(f, fill, psz, 4, word);
-	fill_words(p, STORM_ROUNDS, psz, 5, word);
+	fill_words(mem, pages, psz, seed, word);
+	return mem;
+}
+
+/* Page out F (@fill pages) until the pool meets its limit; returns F. */
+static char *fill_to_limit(size_t fill, size_t psz)
+{
+	unsigned long long hits = zswap_dbg("pool_limit_hit");
+	size_t chunk = 64, filled = 0;
+	char *f = map_words(fill, psz, 4);
+
 	while (filled < fill && zswap_dbg("pool_limit_hit") == hits) {
 		madvise(f + filled * psz, chunk * psz, MADV_PAGEOUT);
 		filled += chunk;
 	}
 	ksft_print_msg("band: the pool met its limit after %zu pages of F\n", filled);
 	ksft_test_result(zswap_dbg("pool_limit_hit") > hits, "pool_full\n");
+	return f;
+}
 
+/*
+ * -W: unmap all of A but its first STORM_ROUNDS pages, turn writeback
+ * back on, and let one refused store in the band run the shrink worker.
+ */
+static void writeback_for_queued(char *a, size_t pages, size_t psz)
+{
+	unsigned long long wb = zswap_dbg("written_back_pages"), hits;
+	char *p = map_words(1, psz, 6);
+	double start;
+
+	munmap(a + STORM_ROUNDS * psz, (pages - STORM_ROUNDS) * psz);
+	if (sysfs_write(NO_WB_CGROUP "/memory.zswap.writeback", "1"))
+		ksft_exit_fail_msg("memory.zswap.writeback=1 failed\n");
+	hits = zswap_dbg("pool_limit_hit");
+	madvise(p, psz, MADV_PAGEOUT);
+	/* the worker is queued on a refused store; give it time to finish */
+	start = now_ms();
+	while (now_ms() - start < 1000)
+		usleep(10000);
+	wb = zswap_dbg("written_back_pages") - wb;
+	ksft_print_msg("writeback: %llu pages written back for %zu pages of A only queued (limit hits %llu)\n",
+		       wb, pages - STORM_ROUNDS, zswap_dbg("pool_limit_hit") - hits);
+	ksft_print_msg("counter limits.zswap.written_back_for_queued %llu\n", wb);
+	munmap(p, psz);
+}
+
+static void band_storm(char *a, size_t pages, size_t psz, const char *pool)
+{
+	double took[STORM_ROUNDS];
+	struct zs_deferred before, after;
+	char *f, *p;
+
+	f = fill_to_limit(2 * pages, psz);
+	if (writeback) {
+		writeback_for_queued(a, pages, psz);
+		munmap(f, 2 * pages * psz);
+		munmap(a, STORM_ROUNDS * psz);
+		return;
+	}
+	p = map_words(STORM_ROUNDS, psz, 5);
 	if (zs_deferred_read(pool, &before))
 		ksft_exit_fail_msg("%s: no deferred_free\n", pool);
 	for (size_t i = 0; i < STORM_ROUNDS; i++) {
@@ -431,7 +482,7 @@ static void band_storm(char *a, size_t pages, size_t psz, const char *pool)
 		       after.queued - before.queued);
 	ksft_print_msg("counter limits.zswap.store_p99_us %.0f\n",
 		       took[STORM_ROUNDS * 99 / 100]);
-	munmap(f, fill * psz);
+	munmap(f, 2 * pages * psz);
 	munmap(p, STORM_ROUNDS * psz);
 	munmap(a + STORM_ROUNDS * psz, (pages - STORM_ROUNDS) * psz);
 }
@@ -519,7 +570,7 @@ int main(int argc, char **argv)
 	bool zswap = false;
 	int opt, err;
 
-	while ((opt = getopt(argc, argv, "zm:H:RS")) != -1) {
+	while ((opt = getopt(argc, argv, "zm:H:RSW")) != -1) {
 		if (opt == 'z')
 			zswap = true;
 		else if (opt == 'm')
@@ -532,15 +583,19 @@ int main(int argc, char **argv)
 		} else if (opt == 'S') {
 			storm = true;
 			word = half_word;
+		} else if (opt == 'W') {
+			writeback = true;
 		}
 		else
-			ksft_exit_fail_msg("usage: deferred_limits [-z] [-m MiB] [-H ms] [-R] [-S]\n");
+			ksft_exit_fail_msg("usage: deferred_limits [-z] [-m MiB] [-H ms] [-R] [-S [-W]]\n");
 	}
 	ksft_print_header();
 	if (zswap && reader)
 		ksft_exit_fail_msg("-R is for zram (without -z)\n");
 	if (storm && !zswap)
 		ksft_exit_fail_msg("-S is for zswap (with -z)\n");
+	if (writeback && !storm)
+		ksft_exit_fail_msg("-W needs -S\n");
 	if (access(ZRAM_SYS, F_OK))
 		ksft_exit_skip("no %s (CONFIG_ZRAM off?)\n", ZRAM_SYS);
 	if (zswap && access(ZSWAP_PARAM "enabled", F_OK))
