@@ -27,6 +27,7 @@ NEEDED: tuple[tuple[str, str], ...] = (
     ("python3-git", "py:git"),        # checkpatch's SPDX check
     ("python3-hypothesis", "py:hypothesis"),   # make unit's fuzz tests
     ("python3-yaml", "py:yaml"),      # the workflow's matrix, checked against zsbed/matrix.py
+    ("mypy", "cmd:mypy"),             # make unit holds zsbed/ to mypy --strict
 )
 LOCK_WAIT = 600         # seconds apt waits for another apt's dpkg lock
 # only for make coverage / make bench

@@ -7,7 +7,7 @@ summary.json (next to cases.json) records what ran.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, TypeVar, cast
 
 import pytest
 
@@ -64,11 +64,20 @@ class CasesFile(pytest.File):
 
 def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.File | None:
     if file_path.name == zreport.CASES:
-        return CasesFile.from_parent(parent, path=file_path)
+        found: CasesFile = CasesFile.from_parent(parent, path=file_path)
+        return found
     return None
 
 
-@pytest.hookimpl(hookwrapper=True)
+_Hook = TypeVar("_Hook", bound=Callable[..., Any])
+
+
+def _hookwrapper(func: _Hook) -> _Hook:
+    """pytest.hookimpl(hookwrapper=True), typed (Debian's pytest is not)."""
+    return cast(_Hook, pytest.hookimpl(hookwrapper=True)(func))
+
+
+@_hookwrapper
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     """Show a setup error (a crashed case) as its KTAP, not as a traceback."""
     outcome = yield
