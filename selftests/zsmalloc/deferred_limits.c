@@ -426,13 +426,20 @@ static char *fill_to_limit(size_t fill, size_t psz)
  * -W: unmap all of A but its first STORM_ROUNDS pages, turn writeback
  * back on, and let one refused store in the band run the shrink worker.
  */
-static void writeback_for_queued(char *a, size_t pages, size_t psz)
+static void writeback_for_queued(char *a, size_t pages, size_t psz, const char *pool)
 {
 	unsigned long long wb = zswap_dbg("written_back_pages"), hits;
+	struct zs_deferred before, after;
 	char *p = map_words(1, psz, 6);
 	double start;
 
+	if (zs_deferred_read(pool, &before))
+		ksft_exit_fail_msg("%s: no deferred_free\n", pool);
 	munmap(a + STORM_ROUNDS * psz, (pages - STORM_ROUNDS) * psz);
+	zs_deferred_read(pool, &after);
+	/* the check fires only if A's frees were really queued */
+	ksft_print_msg("counter limits.zswap.wb_frees_queued %llu\n",
+		       after.queued - before.queued);
 	if (sysfs_write(NO_WB_CGROUP "/memory.zswap.writeback", "1"))
 		ksft_exit_fail_msg("memory.zswap.writeback=1 failed\n");
 	hits = zswap_dbg("pool_limit_hit");
@@ -456,7 +463,7 @@ static void band_storm(char *a, size_t pages, size_t psz, const char *pool)
 
 	f = fill_to_limit(2 * pages, psz);
 	if (writeback) {
-		writeback_for_queued(a, pages, psz);
+		writeback_for_queued(a, pages, psz, pool);
 		munmap(f, 2 * pages * psz);
 		munmap(a, STORM_ROUNDS * psz);
 		return;
