@@ -147,8 +147,10 @@ def test_the_probe_leaves_no_qemu_behind(tmp_path: Path, monkeypatch: pytest.Mon
     """A KVM that failed stops the guest without exiting: the probe kills it."""
     _fake_qemu(tmp_path, monkeypatch, "echo 'KVM internal error. Suberror: 1'\nexec sleep 300\n")
     qemu.probe(tmp_path / "bzImage")
+    # this process's probes only: another run's tests may probe meanwhile
+    mine = f"zsbed-probe-{os.getpid()}-".encode()
     left = [p for p in Path("/proc").iterdir() if p.name.isdigit()
-            and b"zsbed-probe-" in _cmdline(p)]
+            and mine in _cmdline(p)]
     assert not left
 
 
