@@ -202,9 +202,24 @@ def test_equivalent_file_errors(tmp_path: Path) -> None:
     bad.write_text('[[equivalent]]\nid = "mm/x.c:3:relop:0"\n')
     with pytest.raises(ZsbedError, match=r"equivalent.toml: \[\[equivalent\]\] #1: needs exactly"):
         mutation_report.load_equivalent(bad)
-    bad.write_text('[[equivalent]]\nid = "mm/x.c:3"\nreason = "because it is the same"\n')
+    # the old one-line form is refused: a claim carries its argument in the fixed form
+    bad.write_text('[[equivalent]]\nid = "mm/x.c:3:relop:0"\nreason = "because it is the same"\n')
+    with pytest.raises(ZsbedError, match="needs exactly the keys 'id', 'premise' and 'unchanged'"):
+        mutation_report.load_equivalent(bad)
+    claim = 'premise = "the field is a local of f()"\nunchanged = "no other statement reads it"\n'
+    bad.write_text(f'[[equivalent]]\nid = "mm/x.c:3"\n{claim}')
     with pytest.raises(ZsbedError, match="is not <file>:<line>:<operator>:<n>"):
         mutation_report.load_equivalent(bad)
+    bad.write_text('[[equivalent]]\nid = "mm/x.c:3:relop:0"\npremise = "short"\n'
+                   'unchanged = "no other statement reads it"\n')
+    with pytest.raises(ZsbedError, match="'premise' must say it"):
+        mutation_report.load_equivalent(bad)
+    bad.write_text(f'[[equivalent]]\nid = "mm/x.c:3:relop:0"\n{claim}check = "a grep finds no writer"\n')
+    argued = mutation_report.load_equivalent(bad)["mm/x.c:3:relop:0"]
+    assert argued.startswith("premise: the field") and argued.endswith("check: a grep finds no writer")
+    # every real claim has the form
+    assert all(v.startswith("premise: ") and "; unchanged: " in v
+               for v in mutation_report.load_equivalent().values())
     assert mutation_report.load_equivalent() == mutation_report.load_equivalent(
         mutation_report.EQUIVALENT)
 

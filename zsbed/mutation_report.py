@@ -33,8 +33,15 @@ COLOURS = {"killed": "#c8f0c8", "timeout": "#c8f0c8", "survived": "#f6c0c0", "fl
            "equivalent": "#e0e0e0", "not-compiled": "#f6e7a8", "data-race": "#c8dcf6"}
 
 
+# A claim's argument, in a fixed form (issue 29): what it rests on, why
+# every path through the mutated code is unchanged, and, when the premise
+# is about the bed's own state (a knob, a test hook), what proves it.
+CLAIM_KEYS = ("premise", "unchanged")
+CLAIM_OPTIONAL = ("check",)
+
+
 def load_equivalent(path: Path | None = None) -> dict[str, str]:
-    """id -> reason; one-line errors name the file and the entry."""
+    """id -> the claim's argument; one-line errors name the file and the entry."""
     path = path or EQUIVALENT
     where = paths.show(path)
     if not path.is_file():
@@ -46,16 +53,25 @@ def load_equivalent(path: Path | None = None) -> dict[str, str]:
     out: dict[str, str] = {}
     for k, entry in enumerate(data.get("equivalent", []), 1):
         label = f"{where}: [[equivalent]] #{k}"
-        if not isinstance(entry, dict) or set(entry) != {"id", "reason"}:
-            raise ZsbedError(f"{label}: needs exactly the keys 'id' and 'reason'")
-        mid, reason = entry["id"], entry["reason"]
+        if (not isinstance(entry, dict) or "id" not in entry
+                or not set(CLAIM_KEYS) <= set(entry)
+                or set(entry) - {"id", *CLAIM_KEYS, *CLAIM_OPTIONAL}):
+            raise ZsbedError(f"{label}: needs exactly the keys 'id', 'premise' and 'unchanged' "
+                             "(and 'check' when the premise is about the bed's own state)")
+        mid = entry["id"]
         if not isinstance(mid, str) or not re.fullmatch(r"\S+:\d+:[a-z-]+:\d+", mid):
             raise ZsbedError(f"{label}: id {mid!r} is not <file>:<line>:<operator>:<n>")
-        if not isinstance(reason, str) or len(reason.strip()) < 10:
-            raise ZsbedError(f"{label} ({mid}): 'reason' must say why (a sentence)")
+        parts = []
+        for key in (*CLAIM_KEYS, *CLAIM_OPTIONAL):
+            if key not in entry:
+                continue
+            text = entry[key]
+            if not isinstance(text, str) or len(text.strip()) < 10:
+                raise ZsbedError(f"{label} ({mid}): '{key}' must say it (a sentence)")
+            parts.append(f"{key}: {text.strip()}")
         if mid in out:
             raise ZsbedError(f"{label}: {mid} listed twice")
-        out[mid] = reason.strip()
+        out[mid] = "; ".join(parts)
     return out
 
 
