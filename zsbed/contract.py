@@ -16,6 +16,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from zsbed.coverage import function_bodies
+from zsbed.mutation_report import FUNC_RE
+
 KUNIT_FILE = "mm/tests/zsmalloc_kunit.c"
 
 # Helpers that may touch the deferral's internals on a contract test's
@@ -27,7 +30,6 @@ SEAMS = frozenset({"zs_test_disable_drain", "zs_test_enable_drain",
 PRIVATE = re.compile(r"->deferred\b|\bdeferred\.\w+|\bdq\b|struct zs_deferred\b"
                      r"|\bzs_deferred_(?:drain|wq|init|alloc)\b")
 
-_FUNC = re.compile(r"^(?:static\s+)?[\w\s\*]+?\b(\w+)\(([^;{]*?)\)\s*\{", re.M | re.S)
 
 
 @dataclass(frozen=True)
@@ -54,30 +56,28 @@ def kunit_source(patches: list[str]) -> str:
     return "\n".join(out) + "\n"
 
 
-def _comment_above(source: str, start: int) -> str:
-    """The block comment that ends right before @start (blank space only
-    between), or ''."""
-    head = source[:start].rstrip()
+def _comment_above(lines: list[str], first: int) -> str:
+    """The block comment that ends on the line before @first (0-based),
+    blank lines allowed between, or ''."""
+    head = "\n".join(lines[:first]).rstrip()
     if not head.endswith("*/"):
         return ""
     return head[head.rfind("/*") + 2:-2]
 
 
 def functions(source: str) -> dict[str, Function]:
-    """Each function defined in @source, by name, with its body and comment."""
+    """Each function defined in @source, by name, with its body and comment
+    (kernel style: the definition and its braces start at column 0, as
+    coverage.function_bodies() finds them)."""
+    lines = source.splitlines()
     found: dict[str, Function] = {}
-    for m in _FUNC.finditer(source):
-        depth, i = 0, m.end() - 1
-        while i < len(source):
-            if source[i] == "{":
-                depth += 1
-            elif source[i] == "}":
-                depth -= 1
-                if depth == 0:
-                    break
-            i += 1
-        comment = _comment_above(source, m.start())
-        found[m.group(1)] = Function(m.group(1), source[m.end():i], comment)
+    for line in lines:
+        m = FUNC_RE.match(line)
+        if not m or line.rstrip().endswith(";") or m.group(1) in found:
+            continue
+        for first, last in function_bodies(source, m.group(1)):
+            found[m.group(1)] = Function(m.group(1), "\n".join(lines[first - 1:last]),
+                                         _comment_above(lines, first - 1))
     return found
 
 

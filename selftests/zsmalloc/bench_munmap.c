@@ -54,13 +54,6 @@ static double busy_ms(void)
 	return (user + nice + sys + irq + softirq) * 1000.0 / sysconf(_SC_CLK_TCK);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 static void child(int idx, int ready_fd, int go_fd, double *release_ms)
 {
 	size_t psz = sysconf(_SC_PAGESIZE), pages = (opt.mib << 20) / psz;

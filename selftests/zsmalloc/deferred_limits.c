@@ -159,9 +159,8 @@ static void pin_cpu0(void)
 }
 
 /*
- * Fork the reader: it faults in C's compressible pages (every fourth of
- * the pattern) one at a time until told to stop, and logs the longest
- * fault.  Returns its pid.
+ * Fork the reader: it faults in every fourth page of C, one at a time,
+ * until told to stop, and logs the longest fault.  Returns its pid.
  */
 static pid_t start_reader(const char *c, size_t pages, size_t psz,
 			  struct read_log *log)
@@ -382,27 +381,13 @@ static void leave_no_writeback_cgroup(void)
 	rmdir(NO_WB_CGROUP);
 }
 
-static int cmp_double(const void *a, const void *b)
+/* map_words() of this run's pattern, or exit */
+static char *mapped(size_t pages, size_t psz, uint64_t seed)
 {
-	double x = *(const double *)a, y = *(const double *)b;
+	char *mem = map_words(pages, psz, seed, word);
 
-	return (x > y) - (x < y);
-}
-
-/*
- * -S: fill the pool to its limit with memory F, then interleave one
- * queued free of A's (a page unmapped) with one store (a page paged out)
- * STORM_ROUNDS times, and count the flushes (drain passes: the backstop
- * is held).  A is unmapped by the caller.
- */
-static char *map_words(size_t pages, size_t psz, uint64_t seed)
-{
-	char *mem = mmap(NULL, pages * psz, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	if (mem == MAP_FAILED)
+	if (!mem)
 		ksft_exit_fail_perror("mmap");
-	fill_words(mem, pages, psz, seed, word);
 	return mem;
 }
 
@@ -411,7 +396,7 @@ static char *fill_to_limit(size_t fill, size_t psz)
 {
 	unsigned long long hits = zswap_dbg("pool_limit_hit");
 	size_t chunk = 64, filled = 0;
-	char *f = map_words(fill, psz, 4);
+	char *f = mapped(fill, psz, 4);
 
 	while (filled < fill && zswap_dbg("pool_limit_hit") == hits) {
 		madvise(f + filled * psz, chunk * psz, MADV_PAGEOUT);
@@ -430,8 +415,7 @@ static void writeback_for_queued(char *a, size_t pages, size_t psz, const char *
 {
 	unsigned long long wb = zswap_dbg("written_back_pages"), hits;
 	struct zs_deferred before, after;
-	char *p = map_words(1, psz, 6);
-	double start;
+	char *p = mapped(1, psz, 6);
 
 	if (zs_deferred_read(pool, &before))
 		ksft_exit_fail_msg("%s: no deferred_free\n", pool);
@@ -445,9 +429,7 @@ static void writeback_for_queued(char *a, size_t pages, size_t psz, const char *
 	hits = zswap_dbg("pool_limit_hit");
 	madvise(p, psz, MADV_PAGEOUT);
 	/* the worker is queued on a refused store; give it time to finish */
-	start = now_ms();
-	while (now_ms() - start < 1000)
-		usleep(10000);
+	sleep(1);
 	wb = zswap_dbg("written_back_pages") - wb;
 	ksft_print_msg("writeback: %llu pages written back for %zu pages of A only queued (limit hits %llu)\n",
 		       wb, pages - STORM_ROUNDS, zswap_dbg("pool_limit_hit") - hits);
@@ -455,6 +437,12 @@ static void writeback_for_queued(char *a, size_t pages, size_t psz, const char *
 	munmap(p, psz);
 }
 
+/*
+ * -S: fill the pool to its limit with memory F, then interleave one
+ * queued free of A's (a page unmapped) with one store (a page paged out)
+ * STORM_ROUNDS times, timing each page-out.  -W instead checks the shrink
+ * worker (writeback_for_queued()).  Unmaps A, F and its own memory.
+ */
 static void band_storm(char *a, size_t pages, size_t psz, const char *pool)
 {
 	double took[STORM_ROUNDS];
@@ -468,7 +456,7 @@ static void band_storm(char *a, size_t pages, size_t psz, const char *pool)
 		munmap(a, STORM_ROUNDS * psz);
 		return;
 	}
-	p = map_words(STORM_ROUNDS, psz, 5);
+	p = mapped(STORM_ROUNDS, psz, 5);
 	if (zs_deferred_read(pool, &before))
 		ksft_exit_fail_msg("%s: no deferred_free\n", pool);
 	for (size_t i = 0; i < STORM_ROUNDS; i++) {

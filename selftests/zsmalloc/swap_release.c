@@ -229,13 +229,6 @@ static pid_t start_compaction_storm(int go_fd)
 	}
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 /* Pages stored in zram0 (mm_stat's orig_data_size), or 0. */
 static unsigned long long zram_stored_pages(size_t psz)
 {

@@ -221,10 +221,10 @@ static inline void fill_pattern(void *mem, size_t pages, size_t psz,
 
 /*
  * A private anonymous mapping of @pages pages filled with @word's pattern
- * of @seed and paged out with MADV_PAGEOUT; NULL (errno set) on failure.
+ * of @seed; NULL (errno set) on failure.
  */
-static inline void *map_words_paged_out(size_t pages, size_t psz, uint64_t seed,
-					page_word_fn word)
+static inline void *map_words(size_t pages, size_t psz, uint64_t seed,
+			      page_word_fn word)
 {
 	void *mem = mmap(NULL, pages * psz, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -232,6 +232,17 @@ static inline void *map_words_paged_out(size_t pages, size_t psz, uint64_t seed,
 	if (mem == MAP_FAILED)
 		return NULL;
 	fill_words(mem, pages, psz, seed, word);
+	return mem;
+}
+
+/* The same, paged out with MADV_PAGEOUT; NULL (errno set) on failure. */
+static inline void *map_words_paged_out(size_t pages, size_t psz, uint64_t seed,
+					page_word_fn word)
+{
+	void *mem = map_words(pages, psz, seed, word);
+
+	if (!mem)
+		return NULL;
 	if (madvise(mem, pages * psz, MADV_PAGEOUT)) {
 		int err = errno;
 
@@ -272,6 +283,14 @@ static inline size_t count_bad_pages(const void *mem, size_t pages,
 				     size_t psz, uint64_t seed)
 {
 	return count_bad_words(mem, pages, psz, seed, pattern_word);
+}
+
+/* qsort() comparator for doubles, ascending */
+static inline int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
 }
 
 static inline double now_ms(void)
