@@ -28,6 +28,7 @@ NEEDED: tuple[tuple[str, str], ...] = (
     ("python3-hypothesis", "py:hypothesis"),   # make unit's fuzz tests
     ("python3-yaml", "py:yaml"),      # the workflow's matrix, checked against zsbed/matrix.py
     ("mypy", "cmd:mypy"),             # make unit holds zsbed/ to mypy --strict
+    ("python3-typeshed", "file:/usr/lib/python3/dist-packages/yaml-stubs/__init__.pyi"),  # its yaml stubs
 )
 LOCK_WAIT = 600         # seconds apt waits for another apt's dpkg lock
 # only for make coverage / make bench
