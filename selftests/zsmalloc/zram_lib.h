@@ -409,9 +409,14 @@ struct zs_deferred {
 	unsigned long long max_delay_ms, pending_max, wait_max_ms;
 	int have_max_delay, have_observed;
 	unsigned int have;	/* bit ZS_DQ_*: the file showed that counter */
+	/* The first line out of Documentation/mm/zsmalloc.rst's order, if any */
+	char misplaced[64], after[64];
 };
 
-/* The counters every deferred_free shows: their bits in zs_deferred.have */
+/*
+ * The counters every deferred_free shows: their bits in zs_deferred.have,
+ * in the order the file documents (max_delay_ms comes last)
+ */
 enum {
 	ZS_DQ_PENDING,
 	ZS_DQ_CAPACITY,
@@ -423,12 +428,32 @@ enum {
 	ZS_DQ_NR,
 };
 
+static const char * const zs_dq_names[ZS_DQ_NR] = {
+	[ZS_DQ_PENDING] = "pending",
+	[ZS_DQ_CAPACITY] = "capacity",
+	[ZS_DQ_QUEUED] = "queued",
+	[ZS_DQ_DRAINED] = "drained",
+	[ZS_DQ_FALLBACK_CONTENDED] = "fallback_contended",
+	[ZS_DQ_FALLBACK_FULL] = "fallback_full",
+	[ZS_DQ_DRAIN_RUNS] = "drain_runs",
+};
+
+/* Where @key's line belongs in deferred_free, or -1 if it is not a counter */
+static inline int zs_deferred_key_pos(const char *key)
+{
+	for (int i = 0; i < ZS_DQ_NR; i++)
+		if (!strcmp(key, zs_dq_names[i]))
+			return i;
+	return -1;
+}
+
 #define ZS_DEBUGFS "/sys/kernel/debug/zsmalloc/"
 
 static inline int zs_deferred_read(const char *pool, struct zs_deferred *d)
 {
-	char path[512], key[64];
+	char path[512], key[64], last[64] = "";
 	unsigned long long val;
+	int pos, last_pos = -1;
 	FILE *f;
 
 	memset(d, 0, sizeof(*d));
@@ -442,6 +467,7 @@ static inline int zs_deferred_read(const char *pool, struct zs_deferred *d)
 	if (!f)
 		return -errno;
 	while (fscanf(f, "%63s %llu", key, &val) == 2) {
+		pos = -1;
 		if (!strcmp(key, "pending"))
 			d->pending = val, d->have |= 1u << ZS_DQ_PENDING;
 		else if (!strcmp(key, "capacity"))
@@ -457,7 +483,17 @@ static inline int zs_deferred_read(const char *pool, struct zs_deferred *d)
 		else if (!strcmp(key, "drain_runs"))
 			d->drain_runs = val, d->have |= 1u << ZS_DQ_DRAIN_RUNS;
 		else if (!strcmp(key, "max_delay_ms"))
-			d->max_delay_ms = val, d->have_max_delay = 1;
+			d->max_delay_ms = val, d->have_max_delay = 1, pos = ZS_DQ_NR;
+		if (pos < 0)
+			pos = zs_deferred_key_pos(key);
+		if (pos >= 0) {
+			if (pos <= last_pos && !d->misplaced[0]) {
+				snprintf(d->misplaced, sizeof(d->misplaced), "%s", key);
+				snprintf(d->after, sizeof(d->after), "%s", last);
+			}
+			last_pos = pos;
+			snprintf(last, sizeof(last), "%s", key);
+		}
 	}
 	fclose(f);
 	return 0;
@@ -601,15 +637,6 @@ static inline int deferred_agree(const char *pool, const struct zs_deferred *d, 
  */
 static inline int deferred_counters_agree(const char *pool)
 {
-	static const char * const names[ZS_DQ_NR] = {
-		[ZS_DQ_PENDING] = "pending",
-		[ZS_DQ_CAPACITY] = "capacity",
-		[ZS_DQ_QUEUED] = "queued",
-		[ZS_DQ_DRAINED] = "drained",
-		[ZS_DQ_FALLBACK_CONTENDED] = "fallback_contended",
-		[ZS_DQ_FALLBACK_FULL] = "fallback_full",
-		[ZS_DQ_DRAIN_RUNS] = "drain_runs",
-	};
 	double start = now_ms();
 	struct zs_deferred d;
 	unsigned int i;
@@ -621,9 +648,14 @@ static inline int deferred_counters_agree(const char *pool)
 	}
 	for (i = 0; i < ZS_DQ_NR; i++) {
 		if (!(d.have & (1u << i))) {
-			printf("# counters: %s: deferred_free shows no %s\n", pool, names[i]);
+			printf("# counters: %s: deferred_free shows no %s\n", pool, zs_dq_names[i]);
 			ok = 0;
 		}
+	}
+	if (d.misplaced[0]) {
+		printf("# counters: %s: deferred_free shows %s after %s, not in the documented order\n",
+		       pool, d.misplaced, d.after);
+		ok = 0;
 	}
 	if (!ok)
 		return 0;
