@@ -11,7 +11,7 @@ import pytest
 from zsbed import mutation, mutation_report, mutation_run, verdict
 from zsbed.errors import ZsbedError
 from zsbed.parse import Case
-from zsbed.patch import Patch
+from zsbed.patch import Patch, apply_to_scratch, split_series
 
 BEFORE = ["int f(int x)", "{", "\treturn x;", "}"]
 AFTER = ["int f(int x)", "{", "\tif (x >= 2)", "\t\tg(x);", "\treturn x;", "}"]
@@ -222,6 +222,45 @@ def test_equivalent_file_errors(tmp_path: Path) -> None:
                for v in mutation_report.load_equivalent().values())
     assert mutation_report.load_equivalent() == mutation_report.load_equivalent(
         mutation_report.EQUIVALENT)
+
+
+def test_a_claim_premise_the_tree_contradicts_is_named(tmp_path: Path) -> None:
+    (tmp_path / "mm").mkdir()
+    (tmp_path / "mm/a.c").write_text(
+        "static void locked(struct q *dq)\n{\n\tspin_lock(&dq->lock);\n\tdq->size = 4;\n"
+        "\tspin_unlock(&dq->lock);\n}\n\nstatic void knob(struct q *dq)\n{\n"
+        "\tdq->size = 8;\n}\n")
+    bad = tmp_path / "equivalent.toml"
+    claim = ('[[equivalent]]\nid = "mm/a.c:4:swap:0"\npremise = "every writer holds the lock"\n'
+             'unchanged = "the two copies are inside one hold"\n')
+    bad.write_text(claim + 'sites = { pattern = "dq->size\\\\s*=", functions = ["locked"] }\n')
+    sites = mutation_report.load_sites(bad)
+    out = mutation_report.site_problems(tmp_path, ["mm/a.c", "README"], sites)
+    # the run-time writer the premise forgot, by file, line and function
+    assert out == ["mm/a.c:4:swap:0: claimed equivalent, but mm/a.c:10 (knob) matches its "
+                   "premise's pattern outside locked: dq->size = 8;"]
+    bad.write_text(claim + 'sites = { pattern = "dq->size\\\\s*=", functions = ["locked", "knob"] }\n')
+    assert mutation_report.site_problems(tmp_path, ["mm/a.c"], mutation_report.load_sites(bad)) == []
+    # a pattern that matches nothing is a stale claim, not a proof
+    bad.write_text(claim + 'sites = { pattern = "dq->gone", functions = ["locked"] }\n')
+    assert "matches no line of the patched tree" in mutation_report.site_problems(
+        tmp_path, ["mm/a.c"], mutation_report.load_sites(bad))[0]
+    for form in ('sites = "dq->size"', 'sites = { pattern = "x", functions = [] }',
+                 'sites = { pattern = "(", functions = ["f"] }'):
+        bad.write_text(claim + form + "\n")
+        with pytest.raises(ZsbedError, match=r"equivalent.toml: \[\[equivalent\]\] #1 "
+                                             r"\(mm/a.c:4:swap:0\): (sites|'sites')"):
+            mutation_report.load_equivalent(bad)
+
+
+def test_real_claims_hold_on_the_patched_tree(ktree: Path, tmp_path: Path) -> None:
+    # the premises about the bed's own code (writers of the counters,
+    # callers of the drain) against patches/ applied to the kernel tree
+    ours, instrumentation = split_series(None)
+    files = apply_to_scratch(ktree, ours + instrumentation, tmp_path)
+    sites = mutation_report.load_sites()
+    assert len(sites) >= 8
+    assert mutation_report.site_problems(tmp_path, sorted(files), sites) == []
 
 
 def test_function_of() -> None:

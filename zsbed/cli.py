@@ -17,7 +17,7 @@ from zsbed import (boot, configure, crash, deps, fault, options, paths, plan, pr
 from zsbed.build import Kernel, build_guest, build_kernel, build_selftests
 from zsbed.errors import ZsbedError
 from zsbed.fetch import Tree, fetch
-from zsbed.patch import Patch, content_id, patch, touches_build
+from zsbed.patch import Patch, content_id, patch, split_series, touches_build
 from zsbed.parse import Case
 from zsbed.progress import say
 from zsbed.run import Program, run_boot
@@ -300,6 +300,15 @@ def cmd_mutation(args: argparse.Namespace) -> int:
     preflight.check(args, {c.variant for c in catchers}, every,
                     [c.variant for c in catchers if c.kind == "plan"])
     base = prepare(args)
+    if equivalent:
+        ours, instrumentation = split_series(None)
+        contradicted = mutation_report.site_problems(
+            base.src, mutation_report.series_files(p.text for p in ours + instrumentation),
+            mutation_report.load_sites())
+        if contradicted:
+            raise ZsbedError(f"{paths.show(mutation_report.EQUIVALENT)}: {contradicted[0]}"
+                             + (f" (and {len(contradicted) - 1} more)" if len(contradicted) > 1
+                                else ""))
 
     def boot(c: mutation_run.Catcher, prep: Prepared, out: Path, limit: float) -> list[Case]:
         if c.kind == "scenario":

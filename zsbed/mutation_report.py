@@ -17,6 +17,7 @@ import json
 import os
 import re
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -37,7 +38,7 @@ COLOURS = {"killed": "#c8f0c8", "timeout": "#c8f0c8", "survived": "#f6c0c0", "fl
 # every path through the mutated code is unchanged, and, when the premise
 # is about the bed's own state (a knob, a test hook), what proves it.
 CLAIM_KEYS = ("premise", "unchanged")
-CLAIM_OPTIONAL = ("check",)
+CLAIM_OPTIONAL = ("check", "sites")
 
 
 def load_equivalent(path: Path | None = None) -> dict[str, str]:
@@ -63,7 +64,7 @@ def load_equivalent(path: Path | None = None) -> dict[str, str]:
             raise ZsbedError(f"{label}: id {mid!r} is not <file>:<line>:<operator>:<n>")
         parts = []
         for key in (*CLAIM_KEYS, *CLAIM_OPTIONAL):
-            if key not in entry:
+            if key not in entry or key == "sites":
                 continue
             text = entry[key]
             if not isinstance(text, str) or len(text.strip()) < 10:
@@ -71,8 +72,80 @@ def load_equivalent(path: Path | None = None) -> dict[str, str]:
             parts.append(f"{key}: {text.strip()}")
         if mid in out:
             raise ZsbedError(f"{label}: {mid} listed twice")
+        if "sites" in entry:
+            _sites(label, mid, entry["sites"])
         out[mid] = "; ".join(parts)
     return out
+
+
+@dataclass(frozen=True)
+class Sites:
+    """A claim's premise that the bed can check by reading the code: every
+    line that matches ``pattern`` (a writer of a field, a caller of a
+    function) is in one of ``functions``."""
+
+    pattern: re.Pattern[str]
+    functions: tuple[str, ...]
+
+
+def _sites(label: str, mid: str, raw: Any) -> Sites:
+    if (not isinstance(raw, dict) or set(raw) != {"pattern", "functions"}
+            or not isinstance(raw["pattern"], str)
+            or not isinstance(raw["functions"], list) or not raw["functions"]
+            or not all(isinstance(f, str) and re.fullmatch(r"\w+", f) for f in raw["functions"])):
+        raise ZsbedError(f"{label} ({mid}): 'sites' needs exactly 'pattern' (a regular "
+                         "expression) and 'functions' (a list of C function names)")
+    try:
+        pattern = re.compile(raw["pattern"])
+    except re.error as exc:
+        raise ZsbedError(f"{label} ({mid}): sites.pattern: {exc}") from None
+    return Sites(pattern, tuple(raw["functions"]))
+
+
+def load_sites(path: Path | None = None) -> dict[str, Sites]:
+    """id -> the claim's checkable premise, for the claims that have one."""
+    path = path or EQUIVALENT
+    load_equivalent(path)           # the same file, checked whole first
+    if not path.is_file():
+        return {}
+    data = tomlfile.read(path)
+    return {e["id"]: _sites(f"{paths.show(path)}: [[equivalent]] #{k}", e["id"], e["sites"])
+            for k, e in enumerate(data.get("equivalent", []), 1) if "sites" in e}
+
+
+def series_files(patch_texts: Iterable[str]) -> list[str]:
+    """The files the patches (the series and zsbed's own) write."""
+    found = {m.group(1) for text in patch_texts
+             for m in re.finditer(r"^\+\+\+ b/(\S+)", text, re.M)}
+    return sorted(found)
+
+
+def site_problems(tree: Path, files: list[str], sites: dict[str, Sites]) -> list[str]:
+    """Every claim whose checkable premise the patched ``tree`` contradicts:
+    a matching line outside the claim's functions, or no matching line at
+    all (the claim is stale). One line each, naming file, line and function."""
+    out = []
+    texts = {rel: (tree / rel).read_text(errors="replace").splitlines()
+             for rel in files if C_SOURCE.search(rel) and (tree / rel).is_file()}
+    for mid, claim in sorted(sites.items()):
+        hits = 0
+        for rel, lines in texts.items():
+            for n, line in enumerate(lines, 1):
+                if not claim.pattern.search(line):
+                    continue
+                hits += 1
+                func = function_of(lines, n)
+                if func not in claim.functions:
+                    out.append(f"{mid}: claimed equivalent, but {rel}:{n} ({func}) matches "
+                               f"its premise's pattern outside {', '.join(claim.functions)}: "
+                               f"{line.strip()[:60]}")
+        if not hits:
+            out.append(f"{mid}: claimed equivalent, but its premise's pattern "
+                       f"{claim.pattern.pattern!r} matches no line of the patched tree (stale?)")
+    return out
+
+
+C_SOURCE = re.compile(r"\.[ch]$")
 
 
 def function_of(lines: list[str], n: int) -> str:
