@@ -14,7 +14,7 @@ OPTS     = --variant=$(VARIANT) $(if $(KSRC),--ksrc=$(KSRC)) $(if $(SERIES),--se
 PYTEST   = $(if $(K),-k "$(K)")
 SHARDOPT = $(if $(SHARD),--shard=$(SHARD))
 
-.PHONY: help uml-test qemu-test check unit test-data flaky checkpatch series-build workflow fault mutants mutation coverage peer bench build variants pipeline-bench merge ci-local ci-container summary clean distclean
+.PHONY: help uml-test qemu-test check unit test-data flaky checkpatch series-build workflow fault mutants mutation coverage peer bench build variants pipeline-bench merge ci-local ci-container summary reference clean distclean
 
 help:
 	@echo "zsbed: user-mode Linux test bed for the zsmalloc zs_free() series"
@@ -68,6 +68,7 @@ help:
 	@echo "  make build      everything up to the boot (fetch, patch, configure, build)"
 	@echo "  make variants   list build variants (uml-config/*.config)"
 	@echo "  make pipeline-bench  time zsbed itself: rerun, patch edit, boot (COLD=1: fresh clone)"
+	@echo "  make reference  write docs/reference.md: every target and option, from the code"
 	@echo "  make clean      remove build/ and results/ (keeps the fetched source)"
 	@echo "  make distclean  also remove work/ (fetched and patched trees)"
 	@echo
@@ -155,6 +156,9 @@ variants:
 
 pipeline-bench:
 	@$(ZSBED) pipeline-bench $(if $(COLD),--cold)
+
+reference:
+	@$(ZSBED) reference
 
 unit:
 	@$(ZSBED) unit $(if $(KSRC),--ksrc=$(KSRC)) -- $(PYTEST)

@@ -259,7 +259,7 @@ def test_real_claims_hold_on_the_patched_tree(ktree: Path, tmp_path: Path) -> No
     ours, instrumentation = split_series(None)
     files = apply_to_scratch(ktree, ours + instrumentation, tmp_path)
     sites = mutation_report.load_sites()
-    assert len(sites) >= 8
+    assert len(sites) >= 7
     assert mutation_report.site_problems(tmp_path, sorted(files), sites) == []
 
 

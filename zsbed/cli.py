@@ -557,6 +557,14 @@ def cmd_variants(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reference(args: argparse.Namespace) -> int:
+    """docs/reference.md, generated."""
+    from zsbed import reference
+
+    say(f"[reference] wrote {paths.show(reference.write())}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = options.Parser(prog="zsbed", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
@@ -693,6 +701,9 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_test_data)
     p = sub.add_parser("variants", help="list build variants")
     p.set_defaults(func=cmd_variants)
+    p = sub.add_parser("reference", help="write docs/reference.md from the Makefile and "
+                       "these options")
+    p.set_defaults(func=cmd_reference)
     return top
 
 
