@@ -44,7 +44,10 @@
  * percentile are limits.zswap.store_p50_us and store_p99_us.  Drain
  * passes (limits.zswap.band_flushes) are reported too; they include the
  * shrink worker's flushes, which a refused store queues and which run
- * beside the stores, not in their path.
+ * beside the stores, not in their path.  Last, with everything unmapped,
+ * a switch of compressor must destroy the pool (pool_released): the pool
+ * first met its limit with nothing queued, where a limit check that puts
+ * its pool reference only when it flushed would keep the pool for good.
  *
  * -W (with -S): zswap's writeback must not make room that is only queued.
  * With the pool full as for -S, all but STORM_ROUNDS pages of A are
@@ -324,7 +327,8 @@ static void pool_released(const char *pool)
 	snprintf(path, sizeof(path), "%s%s", ZS_DEBUGFS, pool);
 	err = sysfs_write(ZSWAP_PARAM "compressor", "lz4");
 	start = now_ms();
-	while (!err && !access(path, F_OK) && now_ms() - start < 2000)
+	/* the destruction flushes what is still queued, each batch delayed in -S */
+	while (!err && !access(path, F_OK) && now_ms() - start < 5000)
 		usleep(1000);
 	ksft_print_msg("compressor -> lz4: %s; pool %s %s after %.1f ms\n",
 		       err ? strerror(-err) : "ok", pool,
