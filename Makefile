@@ -14,7 +14,7 @@ OPTS     = --variant=$(VARIANT) $(if $(KSRC),--ksrc=$(KSRC)) $(if $(SERIES),--se
 PYTEST   = $(if $(K),-k "$(K)")
 SHARDOPT = $(if $(SHARD),--shard=$(SHARD))
 
-.PHONY: help uml-test qemu-test check unit test-data flaky checkpatch series-build workflow fault mutants mutation coverage peer bench build variants pipeline-bench merge ci-local ci-container summary reference clean distclean
+.PHONY: help uml-test qemu-test check unit lint test-data flaky checkpatch series-build workflow fault mutants mutation coverage peer bench build variants pipeline-bench merge ci-local ci-container summary reference clean distclean
 
 help:
 	@echo "zsbed: user-mode Linux test bed for the zsmalloc zs_free() series"
@@ -24,9 +24,10 @@ help:
 	@echo "  make qemu-test  the same on an x86_64 guest booted by qemu-system-x86_64: native"
 	@echo "                  class-index zs_free(), 2 real vCPUs (VARIANT=x86-fast|x86-kcsan;"
 	@echo "                  KVM if a probe boot shows it works, else TCG; ACCEL=kvm|tcg)"
-	@echo "  make check      unit tests, checkpatch, workflow, series-build, uml-test fast + deep,"
+	@echo "  make check      unit tests, lint, checkpatch, workflow, series-build, uml-test fast + deep,"
 	@echo "                  fault, coverage, peer (what CI runs)"
 	@echo "  make unit       harness unit tests only"
+	@echo "  make lint       mypy --strict and flake8 on zsbed/ and tests/ (settings: pyproject.toml)"
 	@echo "  make checkpatch scripts/checkpatch.pl --strict on every patch"
 	@echo "  make series-build  each patch builds on its own (UML), the fault points"
 	@echo "                  compile away, the touched objects compile for x86_64"
@@ -160,6 +161,9 @@ pipeline-bench:
 reference:
 	@$(ZSBED) reference
 
+lint:
+	@$(ZSBED) lint
+
 unit:
 	@$(ZSBED) unit $(if $(KSRC),--ksrc=$(KSRC)) -- $(PYTEST)
 
@@ -170,7 +174,7 @@ test-data:
 # CI's job: the static checks, both variants, every fault scenario in its
 # own variant, coverage (fails if a fallback site went unreached), then
 # upstream's own tests on base and series.
-check: unit checkpatch workflow series-build
+check: unit lint checkpatch workflow series-build
 	@$(MAKE) --no-print-directory uml-test
 	@$(MAKE) --no-print-directory uml-test VARIANT=deep
 	@$(MAKE) --no-print-directory fault

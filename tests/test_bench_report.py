@@ -148,7 +148,8 @@ def test_markdown_without_warnings() -> None:
     (lambda d: d["samples"].append(dict(d["samples"][0])),
      r"bench.json: samples\[36\]: second sample for round 1, fallback, munmap, 1 procs"),
 ])
-def test_load_errors_are_one_line_naming_the_file(tmp_path: Path, text, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_load_errors_are_one_line_naming_the_file(  # type: ignore[no-untyped-def]
+        tmp_path: Path, text, message: str) -> None:
     if callable(text):
         data = synthetic()
         text(data)

@@ -58,7 +58,8 @@ def test_a_private_field_in_a_contract_case_is_named() -> None:
 
 
 def test_a_private_field_through_a_helper_is_named_with_the_path() -> None:
-    bad = CLEAN.replace("static void zs_test_disable_drain", """static unsigned int zs_test_pending(struct zs_pool *pool)
+    bad = CLEAN.replace("static void zs_test_disable_drain",
+                        """static unsigned int zs_test_pending(struct zs_pool *pool)
 {
 	struct zs_deferred *dq = &pool->deferred;
 

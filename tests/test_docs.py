@@ -60,4 +60,3 @@ def test_a_broken_link_is_named(tmp_path: Path) -> None:
                     "```\n[e](not-checked.md)\n```\n")
     assert [b.split(": ", 1)[1] for b in broken_links(page, tmp_path)] == [
         "#nope: no such heading", "gone.md: no such file"]
-

@@ -76,7 +76,7 @@ def test_a_version_gone_from_the_archive_comes_from_the_snapshot(
 
 
 def test_a_wrong_sum_is_one_line_naming_both(tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
     want = _pin(b"what was pinned")
     monkeypatch.setenv("ZSBED_SNAPSHOT", _fake_snapshot(tmp_path / "snap", want, b"other"))
     monkeypatch.setattr(fetch, "_apt_download", lambda w, a, s: None)

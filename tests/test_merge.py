@@ -56,8 +56,9 @@ def bed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[list[str]]
     def scenario_cases(args: Any, scenario: Any, results: Path, extra: tuple[Any, ...] = (),
                        wrap: Any = None) -> list[Case]:
         outcome = "failed" if scenario.name in failing else "passed"
-        return caught(extra, scenario.name) + [Case(f"boot.fault.{scenario.name}", "passed", 0.5),
-                                Case(f"fault.{scenario.name}.expect.x.min", outcome, None, "x")]
+        return caught(extra, scenario.name) + [
+            Case(f"boot.fault.{scenario.name}", "passed", 0.5),
+            Case(f"fault.{scenario.name}.expect.x.min", outcome, None, "x")]
 
     monkeypatch.setattr(cli, "scenario_cases", scenario_cases)
     monkeypatch.setattr(cli, "prepare", lambda args, extra=(): extra)
@@ -95,8 +96,7 @@ def test_sharded_fault_and_mutants_merge_to_the_unsharded_run(
     code_a, a = _merged(shards)
     code_b, b = _merged(whole)
     assert (code_a, code_b) == (0, 0)
-    assert merge.cases(a) and not verdict.differences(merge.cases(a),
-                                                                  merge.cases(b))
+    assert merge.cases(a) and not verdict.differences(merge.cases(a), merge.cases(b))
     assert _summary(a)["counts"] == _summary(b)["counts"]
     assert (a / "mutants.md").read_text() == (b / "mutants.md").read_text()
     junit_a = ElementTree.parse(a / "junit.xml").getroot()
@@ -264,5 +264,5 @@ def test_junit_of_real_pytest_output_merges(tmp_path: Path, data: Path,
     (suite,) = root
     assert suite.get("name") == "fault" and len(suite.findall("testcase")) == 8
     assert {k: suite.get(k) for k in merge.COUNTS} == {"tests": "8", "failures": "2",
-                                                        "errors": "2", "skipped": "2"}
+                                                       "errors": "2", "skipped": "2"}
     assert root.get("tests") == "8" and suite.get("time") == "0.132"

@@ -43,7 +43,7 @@ def test_each_pair_of_outcomes(base: str, series: str, known: str | None, outcom
     ("passed", "passed", "passed"), ("failed", "passed", "skipped"),
     ("passed", "failed", "skipped"), ("failed", "failed", "skipped")])
 def test_a_listed_flake_is_a_skip_with_its_reason_whenever_it_fails(base: str, series: str,
-                                                                   outcome: str) -> None:
+                                                                    outcome: str) -> None:
     case = _one(base, series, "writeback timing", flaky=True)
     assert case.outcome == outcome
     assert (outcome == "skipped") == ("known upstream flake" in case.message)
@@ -136,7 +136,7 @@ def test_plan_runs_zram_then_the_swap_set_up_then_cgroup(tmp_path: Path) -> None
 
 
 def test_saved_real_runs_give_every_upstream_case(ktree: Path, data: Path,
-                                                   tmp_path: Path) -> None:
+                                                  tmp_path: Path) -> None:
     """make peer's own output (results of a run here): zram.sh's text and
     test_zswap's KTAP become zram.zram01/02 and cgroup.test_zswap.<case>."""
     from zsbed.parse import parse_ktap

@@ -205,7 +205,7 @@ def test_uml_scenario_timeouts_are_not_scaled() -> None:
 
 
 def test_a_pvm_host_is_probed_once_for_every_image(tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """Each rebuild is a new image; on a host whose KVM runs no stock kernel
     the answer is the host's, and is not asked again before a reboot."""
     a, b = tmp_path / "a", tmp_path / "b"

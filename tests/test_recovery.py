@@ -293,7 +293,7 @@ def test_download_cut_short_leaves_no_deb(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def test_a_symlinked_pristine_tree_is_never_patched(tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """work/linux-7.3 may be a symlink to a shared tree: the copy is of the
     tree it points to, and the series lands in the copy only (it once
     landed in the shared tree, through a copied symlink)."""

@@ -38,7 +38,7 @@ def test_uml_order_the_first_variable_set_wins() -> None:
 
 
 def test_tmpfs_is_preferred_and_none_is_one_line(monkeypatch: pytest.MonkeyPatch,
-                                                  tmp_path: Path) -> None:
+                                                 tmp_path: Path) -> None:
     disk, shm = tmp_path / "disk", tmp_path / "shm"
     disk.mkdir()
     shm.mkdir()

@@ -249,7 +249,7 @@ def gnuplot_script(data: dict[str, Any], png: Path) -> str:
         for procs in data["procs"]:
             st = [found.get((mode, procs, k), {}).get("release_ms") for k in kernels]
             out.append(" ".join([str(procs), *(f"{s.median} {s.lo} {s.hi}" if s else "? ? ?"
-                                                for s in st)]))
+                                               for s in st)]))
         out.append("EOD")
     out += ["set style data histogram", "set style histogram errorbars gap 1 lw 1",
             "set style fill solid 0.7 border -1", "set yrange [0:*]", "set grid ytics",

@@ -201,5 +201,6 @@ def build_selftests(src: Path) -> list[Path]:
     progs = [Path(p) for p in listing.stdout.split()]
     missing = [p for p in progs if not p.is_file()]
     if listing.returncode != 0 or not progs or missing:
-        raise ZsbedError(f"selftests/zsmalloc: built programs not found ({missing or listing.stderr.strip()})")
+        raise ZsbedError("selftests/zsmalloc: built programs not found "
+                         f"({missing or listing.stderr.strip()})")
     return progs

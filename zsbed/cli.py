@@ -392,7 +392,7 @@ def cmd_coverage(args: argparse.Namespace) -> int:
         collect = {p.name: p for p in prep.selftests}["gcov_collect"]
         results = run / mode
         wrap = coverage.phases(collect)
-        for boot, scenario in boots:
+        for _, scenario in boots:
             if scenario is None:
                 say(f"[coverage] {mode}: KUnit and the selftest plan ({variant})")
                 cases += selftest_cases(prep, variant, results, None, wrap)
@@ -470,8 +470,9 @@ def cmd_unit(args: argparse.Namespace) -> int:
 
     tree = fetch(args.ksrc)
     os.environ["ZSBED_KTREE"] = str(tree.path)
-    return int(pytest.main([str(paths.REPO / "tests"), "-q", "-p", "no:cacheprovider",
-                            "--rootdir", str(paths.REPO), *args.pytest_args]))
+    # pytest's settings are pyproject.toml's
+    return int(pytest.main([str(paths.REPO / "tests"), "--rootdir", str(paths.REPO),
+                            *args.pytest_args]))
 
 
 def cmd_pipeline_bench(args: argparse.Namespace) -> int:
@@ -555,6 +556,14 @@ def cmd_variants(args: argparse.Namespace) -> int:
         first = textfile.read_text(target.of(name).fragment(name)).splitlines()[:1]
         print(f"{name:19} {first[0].lstrip('# ') if first else ''}")
     return 0
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    """zsbed's own Python: mypy --strict and flake8."""
+    from zsbed import lint
+
+    deps.ensure()
+    return lint.run()
 
 
 def cmd_reference(args: argparse.Namespace) -> int:
@@ -654,6 +663,8 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("build", help="fetch, patch, configure and build only")
     common(p)
     p.set_defaults(func=cmd_build)
+    p = sub.add_parser("lint", help="mypy --strict and flake8, set up in pyproject.toml")
+    p.set_defaults(func=cmd_lint)
     p = sub.add_parser("unit", help="the harness's unit tests")
     p.add_argument("--ksrc", default=None, help="tree whose kunit.py modules to use")
     p.add_argument("pytest_args", nargs="*")

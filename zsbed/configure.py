@@ -200,4 +200,3 @@ def configure(src: Path, source_digest: str, variant: str, bdir: Path,
                              + (f" (+{len(problems) - 1} more, see {log})" if len(problems) > 1 else ""))
         disk.write_json(stamp, {"digest": digest})
     return digest
-

@@ -31,7 +31,6 @@ PRIVATE = re.compile(r"->deferred\b|\bdeferred\.\w+|\bdq\b|struct zs_deferred\b"
                      r"|\bzs_deferred_(?:drain|wq|init|alloc)\b")
 
 
-
 @dataclass(frozen=True)
 class Function:
     name: str

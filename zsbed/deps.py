@@ -27,7 +27,8 @@ NEEDED: tuple[tuple[str, str], ...] = (
     ("python3-git", "py:git"),        # checkpatch's SPDX check
     ("python3-hypothesis", "py:hypothesis"),   # make unit's fuzz tests
     ("python3-yaml", "py:yaml"),      # the workflow's matrix, checked against zsbed/matrix.py
-    ("mypy", "cmd:mypy"),             # make unit holds zsbed/ to mypy --strict
+    ("mypy", "cmd:mypy"),             # make lint holds zsbed/ to mypy --strict
+    ("python3-flake8", "py:flake8"),  # and to flake8
     ("python3-typeshed", "file:/usr/lib/python3/dist-packages/yaml-stubs/__init__.pyi"),  # its yaml stubs
 )
 LOCK_WAIT = 600         # seconds apt waits for another apt's dpkg lock

@@ -38,6 +38,7 @@ REPORTS: tuple[tuple[str, re.Pattern[str]], ...] = (
                         r"Segfault with no mm|Kernel mode fault")),
 )
 
+
 @dataclass(frozen=True)
 class Benign:
     """A report that is not caused by the code under test.

@@ -243,7 +243,7 @@ def programs(s: Scenario, progs: dict[str, Path], timeout_scale: float = 1.0) ->
     prefix = f"fault.{s.name}"
     if s.settings:
         plan.append(Program(f"{prefix}.arm", (str(progs["fault_ctl"]), "set",
-                                               *(f"{p}={v}" for p, v in s.settings)), 30))
+                                              *(f"{p}={v}" for p, v in s.settings)), 30))
     for index, w in enumerate(s.workloads, 1):
         if w.program not in progs:
             raise ZsbedError(f"fault/{s.name}.toml: workload #{index}: no program "

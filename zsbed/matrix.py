@@ -30,7 +30,7 @@ class Job:
 
 
 JOBS: tuple[Job, ...] = (
-    Job("static", ("unit", "checkpatch", "workflow"), tier="gate"),
+    Job("static", ("unit", "lint", "checkpatch", "workflow"), tier="gate"),
     Job("series-build", ("series-build",), tier="gate"),
     Job("uml-test-fast", ("uml-test", "VARIANT=fast"), "uml-test:fast", tier="gate"),
     Job("uml-test-deep", ("uml-test", "VARIANT=deep"), "uml-test:deep", tier="gate"),

@@ -105,7 +105,7 @@ def step_summary(run: Path) -> str:
     lines = [f"### zsbed `{name}`", "", "| passed | failed | skipped | error |",
              "|--:|--:|--:|--:|",
              "| " + " | ".join(str(counts.get(k, 0))
-                              for k in ("passed", "failed", "skipped", "error")) + " |", ""]
+                               for k in ("passed", "failed", "skipped", "error")) + " |", ""]
     bad = [t for t in data.get("tests", []) if t.get("outcome") in ("failed", "error")]
     if bad:
         first = bad[0]
@@ -134,9 +134,9 @@ def nothing_ran(run: Path, why: str) -> int:
 
 def pytest_args(run: Path, extra: list[str]) -> list[str]:
     """Arguments for pytest.main() to expose ``run``'s cases as tests."""
+    # the rest of pytest's settings are pyproject.toml's
     return [str(run / CASES), "-p", "zsbed.pytest_plugin", "--rootdir", str(paths.REPO),
-            "-o", "junit_family=xunit2", "-o", "junit_suite_name=zsbed",
-            f"--junitxml={run / 'junit.xml'}", "-p", "no:cacheprovider", "-q", "-rfE", *extra]
+            "-c", str(paths.REPO / "pyproject.toml"), f"--junitxml={run / 'junit.xml'}", *extra]
 
 
 def run_pytest(run: Path, extra: list[str]) -> int:
