@@ -7,7 +7,7 @@ import pytest
 
 from zsbed import bench, bench_report, qemu
 from zsbed.errors import ZsbedError
-from zsbed.run import Program
+from zsbed.program import Program
 from zsbed.target import QEMU, UML
 
 DEFERRED = ("# deferred zram0 pending 0 capacity 32768 queued 30000 drained 30000 "

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from zsbed import dmesg, fault, patch, run
+from zsbed import dmesg, fault, patch, program, run
 from zsbed.boot import Boot
 from zsbed.errors import ZsbedError
 from zsbed.parse import OUTCOMES, parse_ktap
@@ -119,7 +119,7 @@ def check_scenario(f: Path) -> None:
     except ZsbedError as err:
         one_line(err)
         return
-    run.write_plan(f.with_name("plan"), plan)          # a loaded scenario always fits
+    program.write_plan(f.with_name("plan"), plan)          # a loaded scenario always fits
 
 
 # -- the series parser and the mbox splitter -----------------------------------
@@ -201,7 +201,7 @@ def test_program_cases(ktree: Path, tmp_path: Path, status: list[str] | bytes,
                                  "\n".join(status).encode())
     (out / "st.a.ktap").write_text("\n".join(ktap))
     b = Boot(name="main", console=tmp_path / "console.log", outdir=out)
-    progs = [run.Program("st.a", ("/x/a",)), run.Program("st.b", ("/x/b",))]
+    progs = [program.Program("st.a", ("/x/a",)), program.Program("st.b", ("/x/b",))]
     for c in run.program_cases(ktree, b, progs):
         assert c.outcome in OUTCOMES
 
@@ -231,4 +231,4 @@ def test_dmesg_checker(tmp_path: Path, lines: list[str]) -> None:
 @pytest.mark.parametrize("word", ["a b", "", "x\ty", "a\nb", "\x00"])
 def test_write_plan_refuses_what_init_would_split(tmp_path: Path, word: str) -> None:
     with pytest.raises(ZsbedError, match="plan"):
-        run.write_plan(tmp_path / "plan", [run.Program("st.a", ("/x/a", word))])
+        program.write_plan(tmp_path / "plan", [program.Program("st.a", ("/x/a", word))])

@@ -307,3 +307,11 @@ def test_the_saved_sample_scores_as_it_printed() -> None:
                "fault.deferred-limits": 4.5, "plan.fast": 22.0}
     first = mutation_run.order(every, seconds, {r["id"]: r for r in rows})
     assert [c.name for c in first][:2] == ["kunit.fast", "fault.alloc-failures-create"]
+
+
+def test_every_input_of_the_state_key_matches_a_file() -> None:
+    # a glob left behind by a move would drop its files from the key, and
+    # results judged by the old checks would be reused as current
+    from zsbed import paths
+    for pattern in mutation_run.CHECK_INPUTS:
+        assert any(f.is_file() for f in paths.REPO.glob(pattern)), pattern

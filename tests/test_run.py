@@ -8,7 +8,8 @@ import pytest
 
 from zsbed import dmesg
 from zsbed.boot import Boot
-from zsbed.run import Program, boot_case, dmesg_case, program_cases, write_plan
+from zsbed.program import Program, write_plan
+from zsbed.run import boot_case, dmesg_case, program_cases
 
 PROGS = [Program("selftests.zsmalloc.zram_swap", ("/x/zram_swap",)),
          Program("selftests.zsmalloc.second", ("/x/second", "-m", "4"), timeout=5)]

@@ -41,7 +41,8 @@ from zsbed.errors import ZsbedError
 from zsbed.fetch import Tree
 from zsbed.patch import Patch, parse_series, patch_tree, select_patches
 from zsbed.progress import say
-from zsbed.run import Program, run_boot
+from zsbed.program import Program
+from zsbed.run import run_boot
 from zsbed.target import QEMU, UML, Target
 
 BENCH_CONFIG = paths.UML_CONFIG / "bench"

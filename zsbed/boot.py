@@ -18,6 +18,7 @@ from pathlib import Path
 
 from zsbed import dmesg, paths, qemu, umlmem
 from zsbed.build import Kernel
+from zsbed.procs import sweep
 
 MEM = "512M"
 MEM_BYTES = 512 << 20
@@ -87,38 +88,8 @@ def uml_env(kernel: Kernel, cmdline: list[str]) -> dict[str, str] | None:
     return umlmem.env(mem_bytes(cmdline)) if kernel.target.name != "qemu" else None
 
 
-def cmdline_problem(word: str) -> str:
-    """Why ``word`` cannot be one word of UML's command line, or ''."""
-    if not word or any(c.isspace() for c in word) or '"' in word or "\0" in word:
-        return "is not one word (no white space, quotes or NUL)"
-    if word == "--":
-        return "would end the kernel's arguments ('--' comes before zsbed-init's)"
-    return ""
-
-
 def _no_core() -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-
-def sweep(tag: str) -> int:
-    """SIGKILL any process whose command line has the word ``tag``
-    (``umid=<umid>`` for UML, ``guest=<umid>`` for QEMU)."""
-    needle = tag.encode()
-    killed = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if needle in argv:
-            try:
-                os.kill(int(entry.name), signal.SIGKILL)
-                killed += 1
-            except ProcessLookupError:
-                pass
-    return killed
 
 
 def _kill(proc: subprocess.Popen[bytes], tag: str) -> None:

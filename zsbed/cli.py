@@ -20,7 +20,8 @@ from zsbed.fetch import Tree, fetch
 from zsbed.patch import Patch, content_id, patch, split_series, touches_build
 from zsbed.parse import Case
 from zsbed.progress import say
-from zsbed.run import Program, run_boot
+from zsbed.program import Program
+from zsbed.run import run_boot
 
 BOOT_SLACK = 30          # seconds a boot may take beyond its programs' timeouts
 # Rewrites a boot's plan (programs, name of what ran before the first);
@@ -570,7 +571,7 @@ def cmd_reference(args: argparse.Namespace) -> int:
     """docs/reference.md, generated."""
     from zsbed import reference
 
-    say(f"[reference] wrote {paths.show(reference.write())}")
+    say(f"[reference] wrote {paths.show(reference.write(parser()))}")
     return 0
 
 

@@ -16,7 +16,7 @@ import subprocess
 from pathlib import Path
 
 from zsbed import disk, ktools, paths, target, textfile
-from zsbed.boot import cmdline_problem
+from zsbed.cmdline import cmdline_problem
 from zsbed.errors import ZsbedError
 from zsbed.progress import say, step
 from zsbed.verdict import bound_problem

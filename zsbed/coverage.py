@@ -31,7 +31,7 @@ from typing import Any, Callable
 from zsbed import disk, paths, tomlfile, verdict
 from zsbed.errors import ZsbedError
 from zsbed.progress import say
-from zsbed.run import Program
+from zsbed.program import Program
 
 FAULT_DIR = paths.REPO / "fault"
 SITES = FAULT_DIR / "coverage" / "sites.toml"

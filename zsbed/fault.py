@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from zsbed import configure, paths, target, tomlfile
-from zsbed.boot import cmdline_problem
+from zsbed.cmdline import cmdline_problem
 from zsbed.errors import ZsbedError
-from zsbed.run import Program, plan_problem, word_problem
+from zsbed.program import Program, plan_problem, word_problem
 from zsbed.verdict import OPS, Expect, bound_problem
 
 FAULT_DIR = paths.REPO / "fault"

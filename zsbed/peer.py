@@ -29,7 +29,8 @@ from zsbed.fetch import Tree
 from zsbed.parse import Case
 from zsbed.patch import Patch, parse_series, patch_tree, select_patches
 from zsbed.progress import say, step
-from zsbed.run import Program, run_boot
+from zsbed.program import Program
+from zsbed.run import run_boot
 
 KERNELS = ("base", "series")
 PEER_CONFIG = paths.UML_CONFIG / "peer" / "peer.config"

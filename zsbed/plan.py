@@ -14,7 +14,7 @@ from typing import Any
 
 from zsbed import paths, target, tomlfile
 from zsbed.errors import ZsbedError
-from zsbed.run import Program, plan_problem
+from zsbed.program import Program, plan_problem
 
 DEFAULT_TIMEOUT = 60
 NAME = re.compile(r"[A-Za-z0-9_.-]+")

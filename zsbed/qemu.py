@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from zsbed import disk, paths
+from zsbed.procs import sweep
 from zsbed.errors import ZsbedError
 from zsbed.progress import say
 
@@ -126,8 +127,6 @@ class Probe:
 
 def probe(image: Path) -> Probe:
     """Boot ``image`` under KVM up to the root mount; KVM if it got there."""
-    from zsbed.boot import sweep
-
     why = kvm_unusable()
     if why:
         return Probe(tcg(f"{why}{host_note()}"), False)

@@ -92,12 +92,12 @@ def _summary(parser: argparse.ArgumentParser, name: str) -> str:
     return ""
 
 
-def current() -> str:
-    from zsbed import cli
-    return render(MAKEFILE.read_text(), cli.parser())
+def current(parser: argparse.ArgumentParser) -> str:
+    """The reference of this Makefile and ``parser`` (zsbed's, from cli)."""
+    return render(MAKEFILE.read_text(), parser)
 
 
-def write() -> Path:
+def write(parser: argparse.ArgumentParser) -> Path:
     """Write docs/reference.md (``make reference``)."""
-    disk.write_text(REFERENCE, current())
+    disk.write_text(REFERENCE, current(parser))
     return REFERENCE
