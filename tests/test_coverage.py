@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from zsbed import coverage
+from zsbed import cfunc, coverage
 from zsbed.errors import ZsbedError
 
 SRC = """\
@@ -64,7 +64,7 @@ def test_sites_found_in_the_right_definition(tmp_path: Path) -> None:
     bits = coverage.Site("b", "b", "mm/zsmalloc.c", "obj_class_get_and_lock",
                          "*classp = pool->size_class[", ("classbits",))
     assert coverage.locate(bits, src) == 7
-    assert [b for b in coverage.function_bodies(SRC, "obj_class_get_and_lock")] == [(4, 9), (11, 16)]
+    assert [b for b in cfunc.bodies(SRC, "obj_class_get_and_lock")] == [(4, 9), (11, 16)]
 
 
 @pytest.mark.parametrize("edit, message", [

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from zsbed import mutation, mutation_report, mutation_run, verdict
+from zsbed import cfunc, mutation, mutation_report, mutation_run, verdict
 from zsbed.errors import ZsbedError
 from zsbed.parse import Case
 from zsbed.patch import Patch, apply_to_scratch, split_series
@@ -266,8 +266,13 @@ def test_real_claims_hold_on_the_patched_tree(ktree: Path, tmp_path: Path) -> No
 def test_function_of() -> None:
     lines = ["static int a(void)", "{", "\treturn 1;", "}", "", "static struct x y = {", "\t.a = 1,",
              "};"]
-    assert mutation_report.function_of(lines, 3) == "a"
-    assert mutation_report.function_of(lines, 7) == "(file scope)"
+    assert cfunc.function_of(lines, 3) == "a"
+    assert cfunc.function_of(lines, 7) == "(file scope)"
+    # a prototype continued on a second line is no definition
+    proto = ["static int b(int,", "\t\t int);", "static int b(int x,", "\t\t int y)", "{",
+             "\treturn x;", "}"]
+    assert [(f.name, f.first, f.brace, f.last) for f in cfunc.functions(proto)] == [("b", 3, 5, 7)]
+    assert cfunc.function_of(proto, 2) == "(file scope)" and cfunc.function_of(proto, 4) == "b"
 
 
 def test_shards_score_together(tmp_path: Path) -> None:

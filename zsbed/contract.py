@@ -16,8 +16,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from zsbed.coverage import function_bodies
-from zsbed.mutation_report import FUNC_RE
+from zsbed import cfunc
+
 
 KUNIT_FILE = "mm/tests/zsmalloc_kunit.c"
 
@@ -66,18 +66,12 @@ def _comment_above(lines: list[str], first: int) -> str:
 
 def functions(source: str) -> dict[str, Function]:
     """Each function defined in @source, by name, with its body and comment
-    (kernel style: the definition and its braces start at column 0, as
-    coverage.function_bodies() finds them)."""
+    (as zsbed.cfunc finds them; of a name defined twice, under #ifdef, the
+    last)."""
     lines = source.splitlines()
-    found: dict[str, Function] = {}
-    for line in lines:
-        m = FUNC_RE.match(line)
-        if not m or line.rstrip().endswith(";") or m.group(1) in found:
-            continue
-        for first, last in function_bodies(source, m.group(1)):
-            found[m.group(1)] = Function(m.group(1), "\n".join(lines[first - 1:last]),
-                                         _comment_above(lines, first - 1))
-    return found
+    return {f.name: Function(f.name, "\n".join(lines[f.first - 1:f.last]),
+                             _comment_above(lines, f.first - 1))
+            for f in cfunc.functions(lines)}
 
 
 def contract_cases(funcs: dict[str, Function]) -> list[Function]:

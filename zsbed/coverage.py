@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from zsbed import disk, paths, tomlfile, verdict
+from zsbed import cfunc, disk, paths, tomlfile, verdict
 from zsbed.errors import ZsbedError
 from zsbed.progress import say
 from zsbed.program import Program
@@ -182,25 +182,6 @@ def load_sites(path: Path | None = None) -> list[Site]:
     return sites
 
 
-def function_bodies(text: str, function: str) -> list[tuple[int, int]]:
-    """(first, last) 1-based lines of each definition of ``function``.
-
-    A definition is a line starting at column 0 that names the function and
-    an opening parenthesis, not ending in ';', followed by a body that runs
-    to the next '}' at column 0.
-    """
-    lines = text.splitlines()
-    head = re.compile(rf"^[A-Za-z_].*\b{re.escape(function)}\(")
-    bodies = []
-    for i, line in enumerate(lines):
-        if not head.match(line) or line.rstrip().endswith(";"):
-            continue
-        end = next((j for j in range(i + 1, len(lines)) if lines[j].startswith("}")), None)
-        if end is not None and any(lines[k].startswith("{") for k in range(i + 1, end)):
-            bodies.append((i + 1, end + 1))
-    return bodies
-
-
 def locate(site: Site, src: Path) -> int:
     """The 1-based line of ``site`` in the tree ``src``; one-line error if absent."""
     where = f"{paths.show(SITES)}: site {site.name}"
@@ -208,7 +189,7 @@ def locate(site: Site, src: Path) -> int:
         text = (src / site.file).read_text(errors="replace")
     except OSError as exc:
         raise ZsbedError(f"{where}: {site.file}: {exc.strerror}") from None
-    bodies = function_bodies(text, site.function)
+    bodies = cfunc.bodies(text, site.function)
     if not bodies:
         raise ZsbedError(f"{where}: no function {site.function}() in {site.file}")
     lines = text.splitlines()

@@ -38,6 +38,8 @@ import random
 import re
 from dataclasses import dataclass
 
+from zsbed import cfunc
+
 OPERATORS = ("delete", "delete-pair", "relop", "const", "negate", "swap", "lock", "once")
 DATA_RACE = "once"          # the operator whose survivors need KCSAN, not a plain survivor
 
@@ -161,41 +163,27 @@ def _preprocessor(after: list[str]) -> list[bool]:
     return out
 
 
-def _in_function(after: list[str], comments: list[bool]) -> list[bool]:
+def _in_function(after: list[str]) -> list[bool]:
     """Per line: does it start inside a function body (not at file scope, nor
     in a struct, enum or initializer)? Declarations are not statements: a
-    prototype swapped or deleted is no bug a check could catch. Braces are
-    counted in the first branch of an ``#if`` only, as the compiler sees one."""
+    prototype swapped or deleted is no bug a check could catch. Only the
+    first branch of an ``#if`` counts, as the compiler sees one."""
+    funcs = cfunc.functions(after)
     out: list[bool] = []
-    depth, body = 0, False
-    header = ""                  # the code since the last ';' or '}' at file scope
     branches: list[bool] = []    # per open #if: are we past its first branch?
-    pre = _preprocessor(after)
-    for line, in_comment, is_pre in zip(after, comments, pre):
-        out.append(body and depth > 0)
-        if is_pre:
-            word = re.match(r"\s*#\s*(\w+)", line)
-            directive = word.group(1) if word else ""
-            if directive.startswith("if"):
-                branches.append(False)
-            elif directive in ("else", "elif") and branches:
-                branches[-1] = True
-            elif directive == "endif" and branches:
-                branches.pop()
+    for line, is_pre in zip(after, _preprocessor(after)):
+        n = len(out) + 1
+        out.append(not any(branches) and any(f.holds(n) for f in funcs))
+        if not is_pre:
             continue
-        if in_comment or any(branches):
-            continue
-        for c in _code(line):
-            if c == "{":
-                if depth == 0:
-                    body = bool(re.search(r"\)\s*$", header)) and "=" not in header
-                depth += 1
-            elif c == "}":
-                depth = max(depth - 1, 0)
-                if depth == 0:
-                    body, header = False, ""
-            elif depth == 0:
-                header = "" if c == ";" else header + c
+        word = re.match(r"\s*#\s*(\w+)", line)
+        directive = word.group(1) if word else ""
+        if directive.startswith("if"):
+            branches.append(False)
+        elif directive in ("else", "elif") and branches:
+            branches[-1] = True
+        elif directive == "endif" and branches:
+            branches.pop()
     return out
 
 
@@ -316,15 +304,6 @@ def _split_args(rest: str) -> tuple[str, str, str] | None:
     return None
 
 
-def _function_end(after: list[str], start: int) -> int:
-    """The 0-based index of the line closing the function around ``start``
-    (the next line that is a lone ``}`` at column 0), or the file's end."""
-    for i in range(start, len(after)):
-        if after[i].startswith("}"):
-            return i
-    return len(after) - 1
-
-
 def generate(path: str, before: list[str], after: list[str],
              lines: list[int] | None = None) -> list[Mutant]:
     """Every mutant of the lines ``after`` adds to ``before`` (lines without
@@ -342,7 +321,7 @@ def generate(path: str, before: list[str], after: list[str],
         n = sum(1 for m in out if m.line == line and m.op == op)
         out.append(Mutant(path, line, op, n, tuple(sorted(edits)), after[line - 1]))
 
-    inside = _in_function(after, comments)
+    inside = _in_function(after)
     starts = {n: inside[n - 1] and _starts_statement(after, n, comments) for n in code_lines}
     for n in code_lines:
         line = after[n - 1]
@@ -351,7 +330,8 @@ def generate(path: str, before: list[str], after: list[str],
         lock = LOCK_RE.match(_code(line))
         if lock:
             want = f"{UNLOCK[lock.group(1)]}({lock.group(2)});"
-            for j in range(n, _function_end(after, n - 1) + 1):
+            close = cfunc.end_of(after, n - 1)
+            for j in range(n, (len(after) - 1 if close is None else close) + 1):
                 if after[j - 1].strip() == want:
                     if j in is_added:       # never blank a line the series did not add
                         add(n, "delete-pair", [(n, ""), (j, "")])

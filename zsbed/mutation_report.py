@@ -21,14 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from zsbed import disk, mutation, paths, tomlfile, verdict
+from zsbed import cfunc, disk, mutation, paths, tomlfile, verdict
 from zsbed.errors import ZsbedError
 from zsbed.mutation_run import Source, source_from_json, source_json
 from zsbed.progress import say
 
 EQUIVALENT = paths.REPO / "fault" / "mutation" / "equivalent.toml"
 KILLED = ("killed", "timeout")
-FUNC_RE = re.compile(r"^[A-Za-z_][\w \t*]*?\b([A-Za-z_]\w*)\s*\(")
 COVERAGE_LINK = "<!-- zsbed:mutation -->"
 COLOURS = {"killed": "#c8f0c8", "timeout": "#c8f0c8", "survived": "#f6c0c0", "flaky": "#f6d0a0",
            "equivalent": "#e0e0e0", "not-compiled": "#f6e7a8", "data-race": "#c8dcf6"}
@@ -134,7 +133,7 @@ def site_problems(tree: Path, files: list[str], sites: dict[str, Sites]) -> list
                 if not claim.pattern.search(line):
                     continue
                 hits += 1
-                func = function_of(lines, n)
+                func = cfunc.function_of(lines, n)
                 if func not in claim.functions:
                     out.append(f"{mid}: claimed equivalent, but {rel}:{n} ({func}) matches "
                                f"its premise's pattern outside {', '.join(claim.functions)}: "
@@ -146,18 +145,6 @@ def site_problems(tree: Path, files: list[str], sites: dict[str, Sites]) -> list
 
 
 C_SOURCE = re.compile(r"\.[ch]$")
-
-
-def function_of(lines: list[str], n: int) -> str:
-    """The function around line ``n`` (1-based), or '(file scope)'."""
-    for i in range(n - 1, -1, -1):
-        text = lines[i]
-        if text.startswith("}") and i != n - 1:
-            return "(file scope)"
-        m = FUNC_RE.match(text)
-        if m and not text.rstrip().endswith(";") and not text.startswith(("static_assert",)):
-            return m.group(1)
-    return "(file scope)"
 
 
 def fates(results: dict[str, dict[str, Any]], chosen: Iterable[str],
@@ -195,7 +182,7 @@ def score(src: Source, results: dict[str, dict[str, Any]], chosen: list[str],
         if m.data_race:
             continue
         groups["file"][m.path].append(f)
-        groups["function"][f"{m.path}:{function_of(src.files[m.path], m.line)}"].append(f)
+        groups["function"][f"{m.path}:{cfunc.function_of(src.files[m.path], m.line)}"].append(f)
         groups["patch"][src.origin[m.path].get(m.line, "?")].append(f)
         groups["operator"][m.op].append(f)
     survivors = []
@@ -204,7 +191,7 @@ def score(src: Source, results: dict[str, dict[str, Any]], chosen: list[str],
         if final[mid] in ("survived", "flaky"):
             survivors.append({"id": mid, "file": m.path, "line": m.line, "op": m.op,
                               "fate": final[mid], "flaky_by": results[mid].get("flaky", []),
-                              "function": function_of(src.files[m.path], m.line),
+                              "function": cfunc.function_of(src.files[m.path], m.line),
                               "patch": src.origin[m.path].get(m.line, "?"),
                               "data_race": m.data_race,
                               "original": m.original.strip(),
