@@ -14,7 +14,13 @@ from typing import Callable
 
 import pytest
 
-from zsbed import cli, configure, coverage, fault, mutants, paths, preflight, report
+from zsbed.cli import cli, preflight
+from zsbed.core import paths
+from zsbed.coverage import coverage
+from zsbed.kernel import configure
+from zsbed.mutants import handwritten as mutants
+from zsbed.plan import fault
+from zsbed.results import report
 
 REPO = Path(__file__).resolve().parent.parent
 GOOD_PATCH = "--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n"

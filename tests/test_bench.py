@@ -5,10 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from zsbed import bench, bench_report, qemu
-from zsbed.errors import ZsbedError
-from zsbed.program import Program
-from zsbed.target import QEMU, UML
+from zsbed.bench import bench, bench_report
+from zsbed.machine import qemu
+from zsbed.core.errors import ZsbedError
+from zsbed.plan.program import Program
+from zsbed.kernel.target import QEMU, UML
 
 DEFERRED = ("# deferred zram0 pending 0 capacity 32768 queued 30000 drained 30000 "
             "fallback_contended 1536 fallback_full 34000 drain_runs 3\n")

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from zsbed import bench_report as br
-from zsbed.errors import ZsbedError
+from zsbed.bench import bench_report as br
+from zsbed.core.errors import ZsbedError
 
 KERNELS = ["fallback", "classbits", "deferred"]
 BASE = {"fallback": 100.0, "classbits": 50.0, "deferred": 20.0}

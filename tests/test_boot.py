@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from zsbed import boot
-from zsbed.boot import Boot
+from zsbed.machine import boot
+from zsbed.machine.boot import Boot
 
 STALL = "rcu: INFO: rcu_sched self-detected stall on CPU"
 

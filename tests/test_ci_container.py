@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from zsbed import ci_container as cc
-from zsbed.errors import ZsbedError
+from zsbed.ci import ci_container as cc
+from zsbed.core.errors import ZsbedError
 
 REPO = Path(__file__).resolve().parent.parent
 

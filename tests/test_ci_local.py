@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from zsbed import ci_local, disk, matrix, merge, paths, report, shard
-from zsbed.errors import ZsbedError
+from zsbed.ci import ci_local, matrix
+from zsbed.core import disk, paths
+from zsbed.results import merge, report, shard
+from zsbed.core.errors import ZsbedError
 
 ENTRIES = ["a", "b", "c", "d", "e", "f"]
 

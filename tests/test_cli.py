@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from zsbed import cli
-from zsbed.errors import ZsbedError
+from zsbed.cli import cli
+from zsbed.core.errors import ZsbedError
 
 
 def test_second_run_is_refused_while_the_first_holds_the_lock(

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from zsbed import configure
-from zsbed.errors import ZsbedError
+from zsbed.kernel import configure
+from zsbed.core.errors import ZsbedError
 
 
 def test_later_fragment_wins_and_not_set_is_n(ktree: Path, tmp_path: Path) -> None:

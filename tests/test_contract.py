@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zsbed import contract
+from zsbed.verdict import contract
 
 REPO = Path(__file__).resolve().parent.parent
 

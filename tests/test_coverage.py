@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from zsbed import cfunc, coverage
-from zsbed.errors import ZsbedError
+from zsbed.core import cfunc
+from zsbed.coverage import coverage
+from zsbed.core.errors import ZsbedError
 
 SRC = """\
 static inline void obj_class_get_and_lock(struct zs_pool *pool, unsigned long handle);

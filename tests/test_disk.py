@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from zsbed import disk
-from zsbed.errors import ZsbedError
+from zsbed.core import disk
+from zsbed.core.errors import ZsbedError
 
 
 def _enospc(*_: object) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zsbed import dmesg
+from zsbed.plan import dmesg
 
 
 def test_reports_of_every_kind_are_found() -> None:

@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from zsbed import fault, verdict
-from zsbed.errors import ZsbedError
+from zsbed.plan import fault
+from zsbed.verdict import verdict
+from zsbed.core.errors import ZsbedError
 
 GOOD = '''purpose = "p"
 variant = "fast"

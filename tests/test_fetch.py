@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from zsbed import fetch
-from zsbed.errors import ZsbedError
+from zsbed.kernel import fetch
+from zsbed.core.errors import ZsbedError
 
 
 def test_mirror_from_deb822(tmp_path: Path) -> None:

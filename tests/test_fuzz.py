@@ -17,10 +17,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from zsbed import dmesg, fault, patch, program, run
-from zsbed.boot import Boot
-from zsbed.errors import ZsbedError
-from zsbed.parse import OUTCOMES, parse_ktap
+from zsbed.kernel import patch
+from zsbed.plan import dmesg, fault, program, run
+from zsbed.machine.boot import Boot
+from zsbed.core.errors import ZsbedError
+from zsbed.plan.parse import OUTCOMES, parse_ktap
 
 REPO = Path(__file__).resolve().parent.parent
 PROGS = {n: Path(f"/b/{n}") for n in ("fault_ctl", "swap_release", "zram_swap")}

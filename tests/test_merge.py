@@ -11,10 +11,15 @@ from xml.etree import ElementTree
 
 import pytest
 
-from zsbed import (cli, coverage, deps, disk, fault, merge, mutants, paths, report, shard,
-                   verdict)
-from zsbed.errors import ZsbedError
-from zsbed.parse import Case
+from zsbed.cli import cli
+from zsbed.core import deps, disk, paths
+from zsbed.coverage import coverage
+from zsbed.mutants import handwritten as mutants
+from zsbed.plan import fault
+from zsbed.results import merge, report, shard
+from zsbed.verdict import verdict
+from zsbed.core.errors import ZsbedError
+from zsbed.plan.parse import Case
 
 
 def fake_pytest(run: Path, extra: list[str]) -> int:

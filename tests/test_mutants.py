@@ -7,9 +7,11 @@ import pytest
 
 import json
 
-from zsbed import fault, mutants, verdict
-from zsbed.errors import ZsbedError
-from zsbed.parse import Case
+from zsbed.mutants import handwritten as mutants
+from zsbed.plan import fault
+from zsbed.verdict import verdict
+from zsbed.core.errors import ZsbedError
+from zsbed.plan.parse import Case
 
 
 def _write(tmp: Path, body: str) -> Path:
@@ -82,7 +84,7 @@ def test_mutant_scenarios_exist() -> None:
 def test_every_mutant_applies_exactly_on_the_series(ktree: Path, tmp_path: Path) -> None:
     # with --fuzz=0, as make mutants applies them: a mutant whose context
     # went stale when the series changed must fail here, not at run time
-    from zsbed.patch import apply_to_scratch, select_patches
+    from zsbed.kernel.patch import apply_to_scratch, select_patches
 
     series = select_patches(None)
     for m in mutants.load():

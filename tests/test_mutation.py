@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from zsbed import mutation
-from zsbed.shard import Shard
+from zsbed.mutants import generate as mutation
+from zsbed.results.shard import Shard
 
 BEFORE = """\
 static int old_helper(int x)

@@ -8,10 +8,12 @@ from typing import Any
 
 import pytest
 
-from zsbed import cfunc, mutation, mutation_report, mutation_run, verdict
-from zsbed.errors import ZsbedError
-from zsbed.parse import Case
-from zsbed.patch import Patch, apply_to_scratch, split_series
+from zsbed.core import cfunc
+from zsbed.mutants import generate as mutation, runner as mutation_run, score as mutation_report
+from zsbed.verdict import verdict
+from zsbed.core.errors import ZsbedError
+from zsbed.plan.parse import Case
+from zsbed.kernel.patch import Patch, apply_to_scratch, split_series
 
 BEFORE = ["int f(int x)", "{", "\treturn x;", "}"]
 AFTER = ["int f(int x)", "{", "\tif (x >= 2)", "\t\tg(x);", "\treturn x;", "}"]
@@ -317,6 +319,6 @@ def test_the_saved_sample_scores_as_it_printed() -> None:
 def test_every_input_of_the_state_key_matches_a_file() -> None:
     # a glob left behind by a move would drop its files from the key, and
     # results judged by the old checks would be reused as current
-    from zsbed import paths
+    from zsbed.core import paths
     for pattern in mutation_run.CHECK_INPUTS:
         assert any(f.is_file() for f in paths.REPO.glob(pattern)), pattern

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from zsbed.parse import Case, has_ktap, parse_ktap
+from zsbed.plan.parse import Case, has_ktap, parse_ktap
 
 
 REPO = Path(__file__).resolve().parent.parent

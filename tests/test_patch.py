@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from zsbed import patch as zpatch
-from zsbed.errors import ZsbedError
+from zsbed.kernel import patch as zpatch
+from zsbed.core.errors import ZsbedError
 
 ORIG = "one\ntwo\nthree\nfour\nfive\n"
 GOOD = """--- a/dir/file.c

@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from zsbed import peer, verdict
-from zsbed.errors import ZsbedError
-from zsbed.parse import Case
+from zsbed.peer import peer
+from zsbed.verdict import verdict
+from zsbed.core.errors import ZsbedError
+from zsbed.plan.parse import Case
 
 
 def _one(base: str, series: str, known: str | None = None, flaky: bool = False) -> Case:
@@ -139,7 +140,7 @@ def test_saved_real_runs_give_every_upstream_case(ktree: Path, data: Path,
                                                   tmp_path: Path) -> None:
     """make peer's own output (results of a run here): zram.sh's text and
     test_zswap's KTAP become zram.zram01/02 and cgroup.test_zswap.<case>."""
-    from zsbed.parse import parse_ktap
+    from zsbed.plan.parse import parse_ktap
 
     (tmp_path / "peer.series.zram.ktap").write_text((data / "peer-zram.ktap").read_text())
     cases = parse_ktap(ktree, (data / "peer-test_zswap.ktap").read_text().splitlines(),

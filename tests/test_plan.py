@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from zsbed import configure, plan
-from zsbed.errors import ZsbedError
+from zsbed.kernel import configure
+from zsbed.plan import plan
+from zsbed.core.errors import ZsbedError
 
 REPO = Path(__file__).resolve().parent.parent
 PROGRAMS = ("zram_swap", "zram_slot_flags", "swap_release", "zram_reset_pending",
@@ -91,7 +92,7 @@ def test_program_names_read_without_building_match_the_makefile(ktree: Path) -> 
     they must be what the build's own listing (print-progs) says."""
     import subprocess
 
-    from zsbed import build
+    from zsbed.kernel import build
 
     out = subprocess.run(["make", "-s", "--no-print-directory", "-C",
                           str(REPO / "selftests" / "zsmalloc"), f"KSRC={ktree}", "OUTPUT=/o",

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from zsbed import boot, build, configure, fault, qemu, target
-from zsbed.errors import ZsbedError
+from zsbed.kernel import build, configure, target
+from zsbed.machine import boot, qemu
+from zsbed.plan import fault
+from zsbed.core.errors import ZsbedError
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -187,7 +189,7 @@ def test_accel_is_forced_or_probed_once(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 def test_guest_variants_take_the_qemu_sizes() -> None:
-    from zsbed import plan
+    from zsbed.plan import plan
     progs = {n: Path(f"/b/{n}") for n in ("zram_swap", "zram_slot_flags", "swap_release",
                                           "leak_scan", "migrate_coherence",
                                           "zram_reset_pending", "zswap_invalidate")}
@@ -200,7 +202,7 @@ def test_guest_variants_take_the_qemu_sizes() -> None:
 
 def test_uml_scenario_timeouts_are_not_scaled() -> None:
     """Only the accelerator scales a scenario's timeouts; UML's is 1, deep included."""
-    from zsbed import cli
+    from zsbed.cli import cli
     assert cli.accel_scale(build.Kernel(Path("/b/deep"), "deep")) == 1.0
 
 
@@ -226,7 +228,7 @@ def test_kcsan_reports() -> None:
     """x86-kcsan: a real console of the unmutated series with sampling raised
     (3 reports, all upstream's zspage bitfield race); any other KCSAN report
     fails the boot."""
-    from zsbed import dmesg
+    from zsbed.plan import dmesg
     text = (REPO / "tests" / "data" / "kcsan-upstream-races.log").read_text()
     found = dmesg.check(text)
     assert [f.kind for f in found] == ["KCSAN"] * 3 and all(f.benign for f in found)
@@ -240,7 +242,7 @@ def test_kcsan_unknown_origin_bitfield_race() -> None:
     kcsan-free-record-race on the unmutated series): benign while the huge
     bit (bit 0) is unchanged, a failure when it changed or in another
     function, and the mutant's zs_free report never is."""
-    from zsbed import dmesg
+    from zsbed.plan import dmesg
     text = (REPO / "tests" / "data" / "kcsan-unknown-origin.log").read_text()
     (f,) = dmesg.check(text)
     assert f.kind == "KCSAN" and "unknown origin" not in f.line and f.benign
@@ -265,7 +267,7 @@ def test_x86_only_scenarios_run_under_target_qemu_only() -> None:
 
 
 def test_kcsan_mutants_are_selected_by_target() -> None:
-    from zsbed import mutants
+    from zsbed.mutants import handwritten as mutants
 
     uml = {m.name for m in mutants.select(None)}
     guest = {m.name for m in mutants.select(None, "qemu")}

@@ -15,9 +15,9 @@ from typing import Any, Iterator
 
 import pytest
 
-from zsbed import build, configure, fetch, patch as zpatch
-from zsbed.errors import ZsbedError
-from zsbed.fetch import Tree
+from zsbed.kernel import build, configure, fetch, patch as zpatch
+from zsbed.core.errors import ZsbedError
+from zsbed.kernel.fetch import Tree
 
 ORIG = "one\ntwo\nthree\n"
 EDIT = "--- a/f.c\n+++ b/f.c\n@@ -1,3 +1,3 @@\n one\n-two\n+TWO\n three\n"

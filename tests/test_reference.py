@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import re
 
-from zsbed import cli, options, reference
+from zsbed.cli import cli, reference
+from zsbed.core import options
 
 
 def test_reference_is_current() -> None:

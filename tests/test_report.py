@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from zsbed import report
-from zsbed.parse import Case
+from zsbed.results import report
+from zsbed.plan.parse import Case
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -48,7 +48,7 @@ def test_summary_and_junit_agree_with_the_ktap(ktree: Path, data: Path, tmp_path
     """Saved KTAP (nested KUnit suites, a failing selftest) end to end."""
     from xml.etree import ElementTree
 
-    from zsbed.parse import parse_ktap
+    from zsbed.plan.parse import parse_ktap
 
     cases = (parse_ktap(ktree, (data / "kunit-nested.log").read_text().splitlines(), "kunit")
              + parse_ktap(ktree, (data / "selftest-fail.ktap").read_text().splitlines(), "st"))
@@ -77,8 +77,8 @@ def test_junit_on_a_full_disk_is_one_line(tmp_path: Path) -> None:
     report.write_cases(tmp_path, report.RunInfo(variant="fast", kernel="7.3.4 (test)"),
                        [Case("boot.main", "passed", 0.4)])
     (tmp_path / "junit.xml").symlink_to("/dev/full")
-    code = ("import sys; from pathlib import Path; from zsbed import report\n"
-            "from zsbed.errors import ZsbedError\n"
+    code = ("import sys; from pathlib import Path; from zsbed.results import report\n"
+            "from zsbed.core.errors import ZsbedError\n"
             "try: report.run_pytest(Path(sys.argv[1]), [])\n"
             "except ZsbedError as e: print('ERROR', e)\n")
     env = {**os.environ, "PYTHONPATH": str(REPO)}

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from zsbed import dmesg
-from zsbed.boot import Boot
-from zsbed.program import Program, write_plan
-from zsbed.run import boot_case, dmesg_case, program_cases
+from zsbed.plan import dmesg
+from zsbed.machine.boot import Boot
+from zsbed.plan.program import Program, write_plan
+from zsbed.plan.run import boot_case, dmesg_case, program_cases
 
 PROGS = [Program("selftests.zsmalloc.zram_swap", ("/x/zram_swap",)),
          Program("selftests.zsmalloc.second", ("/x/second", "-m", "4"), timeout=5)]
@@ -91,7 +91,8 @@ def test_boot_case_names_the_stall(tmp_path: Path) -> None:
 def _fake_boot(tmp: Path, monkeypatch: pytest.MonkeyPatch, full_after: bool) -> list[Path]:
     """run_boot with UML replaced: it writes a console and no status (as when
     the disk fills under it); free space is faked, before and after."""
-    from zsbed import disk, run
+    from zsbed.core import disk
+    from zsbed.plan import run
 
     booted: list[Path] = []
 
@@ -109,9 +110,9 @@ def _fake_boot(tmp: Path, monkeypatch: pytest.MonkeyPatch, full_after: bool) -> 
 
 def test_disk_full_during_the_boot_is_zsbeds_failure_not_the_kernels(
         ktree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from zsbed import run
-    from zsbed.build import Kernel
-    from zsbed.errors import ZsbedError
+    from zsbed.plan import run
+    from zsbed.kernel.build import Kernel
+    from zsbed.core.errors import ZsbedError
 
     _fake_boot(tmp_path, monkeypatch, full_after=True)
     with pytest.raises(ZsbedError, match=r"results: the disk is full \(0 KiB free\) during the "
@@ -129,9 +130,10 @@ def test_disk_full_during_the_boot_is_zsbeds_failure_not_the_kernels(
 
 
 def test_no_boot_on_a_full_disk(ktree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from zsbed import disk, run
-    from zsbed.build import Kernel
-    from zsbed.errors import ZsbedError
+    from zsbed.core import disk
+    from zsbed.plan import run
+    from zsbed.kernel.build import Kernel
+    from zsbed.core.errors import ZsbedError
 
     booted = _fake_boot(tmp_path, monkeypatch, full_after=False)
     monkeypatch.setattr(disk, "free_bytes", lambda p: 4096)

@@ -1,8 +1,8 @@
 """series-build's choice of x86_64 objects."""
 from __future__ import annotations
 
-from zsbed.patch import Patch
-from zsbed.series_build import OBJECTS, objects_touched
+from zsbed.kernel.patch import Patch
+from zsbed.kernel.series_build import OBJECTS, objects_touched
 
 
 def _patch(*files: str) -> Patch:

@@ -5,8 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from zsbed import cli, coverage, fault, mutants, shard, verdict
-from zsbed.errors import ZsbedError
+from zsbed.cli import cli
+from zsbed.coverage import coverage
+from zsbed.mutants import handwritten as mutants
+from zsbed.plan import fault
+from zsbed.results import shard
+from zsbed.verdict import verdict
+from zsbed.core.errors import ZsbedError
 
 
 def _lists() -> dict[str, list[str]]:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from zsbed import boot, umlmem
-from zsbed.errors import ZsbedError
+from zsbed.machine import boot, umlmem
+from zsbed.core.errors import ZsbedError
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -107,7 +107,7 @@ def test_noexec_shm_as_docker_mounts_it(tmp_path: Path) -> None:
     other, good = tmp_path / "other", tmp_path / "good"
     other.mkdir()
     good.mkdir()
-    probe = (f"import sys; sys.path.insert(0, {str(REPO)!r}); from zsbed import umlmem\n"
+    probe = (f"import sys; sys.path.insert(0, {str(REPO)!r}); from zsbed.machine import umlmem\n"
              f"umlmem.CANDIDATES = ('/dev/shm', {str(other)!r})\n"
              "try:\n    print(umlmem.choose(1 << 20))\n"
              "except Exception as e:\n    print('ERROR', e)\n")

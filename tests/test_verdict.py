@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from zsbed import configure, verdict
-from zsbed.errors import ZsbedError
-from zsbed.parse import Case
+from zsbed.kernel import configure
+from zsbed.verdict import verdict
+from zsbed.core.errors import ZsbedError
+from zsbed.plan.parse import Case
 
 SKIPS = ('[[skip]]\ncase = "selftests.zsmalloc.leak_scan"\nvariants = ["fast"]\n'
          'reason = "no kmemleak"\n'

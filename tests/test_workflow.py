@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from zsbed import workflow
-from zsbed.errors import ZsbedError
+from zsbed.ci import workflow
+from zsbed.core.errors import ZsbedError
 
 
 def _layout(tmp_path: Path) -> tuple[Path, Path]:
@@ -88,15 +88,15 @@ def test_a_matrix_entry_that_differs_is_named() -> None:
     include[4]["make"] = "mutants SHARD=2/4"
     assert workflow.matrix_problem(data) == (
         "jobs.full matrix entry #5 is {id: mutants-2of3, make: mutants SHARD=2/4, results: true}"
-        ", zsbed/matrix.py has {id: mutants-2of3, make: mutants SHARD=2/3, results: true}")
+        ", zsbed/ci/matrix.py has {id: mutants-2of3, make: mutants SHARD=2/3, results: true}")
     del include[4:]
     assert workflow.matrix_problem(data) == (
-        "jobs.full matrix entry #5 is nothing, zsbed/matrix.py has "
+        "jobs.full matrix entry #5 is nothing, zsbed/ci/matrix.py has "
         "{id: mutants-2of3, make: mutants SHARD=2/3, results: true}")
     gate = _real()
     gate["jobs"]["gate"]["strategy"]["matrix"]["include"].pop(4)  # type: ignore[index]
     assert workflow.matrix_problem(gate) == (
-        "jobs.gate matrix entry #5 is nothing, zsbed/matrix.py has "
+        "jobs.gate matrix entry #5 is nothing, zsbed/ci/matrix.py has "
         "{id: fault, make: fault, results: true}")
 
 
@@ -110,7 +110,10 @@ def test_the_merge_job_must_merge_both_tiers() -> None:
 def test_every_hashed_pattern_matches_a_file() -> None:
     text = (workflow.CI_DIR / workflow.MATRIX).read_text()
     assert workflow.hash_problem(text) is None
-    assert workflow.hash_problem(text.replace("patches/kernel.toml", "zsbed/fetch.py")) is None
+    assert workflow.hash_problem(text.replace("patches/kernel.toml", "zsbed/kernel/fetch.py")) is None
+    moved = text.replace("zsbed/kernel/patch.py", "zsbed/gone/patch.py")
+    assert workflow.hash_problem(moved) == ("matrix paths 'zsbed/gone/patch.py' is no file or "
+                                            "directory: the job would never run")
     assert workflow.hash_problem(text.replace("'patches/kernel.toml'", "'zsbed/kernel.toml'")) \
         == "hashFiles('zsbed/kernel.toml') matches no file: a cache key that never changes"
     assert workflow.hash_problem(text.replace("fragments: uml-config/deep.config",

@@ -1,6 +1,6 @@
 """Entry point: ``python3 -m zsbed``."""
 import sys
 
-from zsbed.cli import main
+from zsbed.cli.cli import main
 
 sys.exit(main())

@@ -1,0 +1,1 @@
+"""make bench and make pipeline-bench: the series' timings, and zsbed's own."""

@@ -1,0 +1,1 @@
+"""gcov of the series' files: every fallback site must be reached."""

@@ -1,0 +1,165 @@
+"""Stage 6, run: boot UML on a test plan and turn what it left into cases.
+
+A plan is a list of programs the guest init runs in order, each with its own
+timeout. One boot yields:
+- ``boot.<name>``: the boot powered off by itself after running the plan;
+- ``dmesg.<name>``: no kernel report (BUG, KASAN, WARNING, ...) in its log;
+- the KUnit cases printed at boot, and each program's KTAP cases, parsed
+  with the kernel's own parser;
+- ``<program>.exit``: the program's exit status (KSFT_SKIP counts as skip).
+"""
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+from zsbed.core import disk, paths
+from zsbed.kernel import configure
+from zsbed.plan import dmesg
+from zsbed.verdict import verdict
+from zsbed.machine.boot import STALL_GRACE, Boot, boot
+from zsbed.kernel.build import Kernel
+from zsbed.plan.parse import Case, has_ktap, parse_ktap
+from zsbed.plan.program import Program, write_plan
+from zsbed.core.progress import say
+
+KSFT_SKIP = 4
+
+
+def boot_case(b: Boot, findings: list[dmesg.Finding], machine: str = "UML") -> Case:
+    """Did the boot run its plan and power off by itself?"""
+    if b.stalled:
+        return Case(f"boot.{b.name}", "failed", b.seconds,
+                    f"killed after {b.seconds:.0f}s: the kernel reported a stall "
+                    f"({b.stalled}) and no program finished in the next "
+                    f"{STALL_GRACE:.0f}s")
+    if b.timed_out:
+        panic = next((f.line for f in findings if f.kind == "Oops"), "")
+        why = (f"{verdict.TIMEOUT_KILL}{b.seconds:.0f}s timeout"
+               + (f" ({panic})" if panic else " (hung)"))
+        return Case(f"boot.{b.name}", "failed", b.seconds, why)
+    if not b.finished:
+        last = (b.console.read_text(errors="replace").strip().splitlines() or ["(no output)"])[-1]
+        return Case(f"boot.{b.name}", "failed", b.seconds,
+                    f"{machine} exited (status {b.exit_code}) before the plan finished; "
+                    f"last line: {last}")
+    return Case(f"boot.{b.name}", "passed", b.seconds)
+
+
+def dmesg_case(b: Boot, findings: list[dmesg.Finding]) -> Case:
+    """Fail on any kernel report that is not listed as benign."""
+    bad = [f for f in findings if not f.benign]
+    benign = [f for f in findings if f.benign]
+    note = f" ({len(benign)} known-benign: {benign[0].benign})" if benign else ""
+    if bad:
+        text = "\n".join(f"{b.console.name}:{f.lineno}: [{f.kind}] {f.line}" for f in bad)
+        return Case(f"dmesg.{b.name}", "failed", None,
+                    f"{len(bad)} kernel report(s), first: [{bad[0].kind}] {bad[0].line}{note}", text)
+    return Case(f"dmesg.{b.name}", "passed", None, note.strip())
+
+
+def program_cases(tree: Path, b: Boot, programs: list[Program]) -> list[Case]:
+    """KTAP cases and the exit status of every program in the plan."""
+    status = {}
+    for line in b.status_lines:
+        words = line.split()
+        if len(words) == 3 and re.fullmatch(r"[0-9]+", words[2]):
+            status[words[0]] = (words[1], int(words[2]) / 1000.0)
+    cases: list[Case] = []
+    for prog in programs:
+        ktap = b.outdir / f"{prog.name}.ktap"
+        text = ktap.read_text(errors="replace") if ktap.is_file() else ""
+        if prog.name not in status:
+            cases.append(Case(f"{prog.name}.exit", "error", None,
+                              "did not run or did not finish (boot died first)", text[-4000:]))
+            if has_ktap(text):
+                cases += parse_ktap(tree, text.splitlines(), prog.name)
+            continue
+        word, seconds = status[prog.name]
+        parsed = parse_ktap(tree, text.splitlines(), prog.name) if has_ktap(text) else []
+        if word == str(KSFT_SKIP):
+            # "1..0 # SKIP <reason>": the whole program skipped, not an error.
+            reason = re.search(r"(?m)^1\.\.0\s*#\s*SKIP\s*(.*)$", text)
+            why = f"skipped: {reason.group(1)}" if reason else "exit status 4 (KSFT_SKIP)"
+            parsed = [Case(c.name, "skipped", None, why, c.log)
+                      if c.name == prog.name and c.outcome == "error" else c for c in parsed]
+        if word == "0":
+            cases.append(Case(f"{prog.name}.exit", "passed", seconds))
+        elif word == str(KSFT_SKIP):
+            cases.append(Case(f"{prog.name}.exit", "skipped", seconds, "exit status 4 (KSFT_SKIP)"))
+        else:
+            cases.append(Case(f"{prog.name}.exit", "failed", seconds, f"exit status {word}", text[-4000:]))
+        cases += parsed
+    return cases
+
+
+def kunit_cases(tree: Path, kernel: Kernel, console: str, ktap_out: Path) -> list[Case]:
+    """KUnit results printed on the console at boot."""
+    if not has_ktap(console):
+        if any(line.endswith("_KUNIT_TEST=y") for line in kernel.config.read_text().splitlines()):
+            return [Case("kunit", "error", None, "KUnit tests are configured but printed no KTAP")]
+        return []
+    ktap_out.write_text(console)
+    return parse_ktap(tree, console.splitlines(), "kunit")
+
+
+def decode_panic(tree: Path, kernel: Kernel, console: Path, out: Path) -> None:
+    """Best effort: resolve a crash's stack with scripts/decode_stacktrace.sh."""
+    vmlinux = kernel.bdir / "vmlinux"
+    script = tree / "scripts" / "decode_stacktrace.sh"
+    if not (vmlinux.is_file() and script.is_file()):
+        return
+    try:
+        with console.open("rb") as inp, out.open("wb") as outp:
+            subprocess.run(["bash", str(script), str(vmlinux), str(tree)], stdin=inp, stdout=outp,
+                           stderr=subprocess.DEVNULL, timeout=60)
+        say(f"[run] decoded stack trace: {out}")
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def run_boot(tree: Path, kernel: Kernel, init: Path, programs: list[Program], results: Path,
+             name: str, timeout: float, extra: list[str] | None = None,
+             kunit: bool = True, expected_skips: bool = True) -> list[Case]:
+    """Boot once with ``programs`` as the plan; return every case it yields.
+
+    ``kunit``: whether the KUnit suites run at this boot (scenario boots
+    turn them off). Skips are checked against the variant's expected skips,
+    unless ``expected_skips`` is off (make peer compares its kernels instead).
+    """
+    outdir = results / "ktap" / name
+    dmesg_dir = results / "dmesg"
+    # The boot writes its console, KTAP and status here (UML's own files
+    # under build/uml): with too little room it fails for want of space,
+    # which is zsbed's failure, not the kernel's.
+    host = (results, paths.BUILD / "uml")
+    disk.check_full("", *host, during=f" before the boot {name}")
+    with disk.writing(results):
+        dmesg_dir.mkdir(parents=True, exist_ok=True)
+        outdir.mkdir(parents=True, exist_ok=True)
+        plan = outdir / "plan"
+        write_plan(plan, programs)
+    machine = "QEMU" if kernel.target.name == "qemu" else "UML"
+    say(f"[boot] {name}: {kernel.variant} {machine}, {len(programs)} programs, "
+        f"timeout {timeout:.0f}s")
+    log = dmesg_dir / f"{name}.log"
+    with disk.writing(log):
+        b = boot(kernel, init, plan, outdir, log, name, timeout, extra)
+    disk.check_full("", *host, below=disk.FILLED,
+                    during=f" during the boot {name}: zsbed could not write what it "
+                           f"produced (a host-side failure, not the kernel's)")
+    text = log.read_text(errors="replace")
+    findings = dmesg.check(text)
+    cases = [boot_case(b, findings, machine), dmesg_case(b, findings)]
+    if kunit:
+        cases += kunit_cases(tree, kernel, text, outdir / "kunit.ktap")
+    cases += program_cases(tree, b, programs)
+    if expected_skips:
+        cases = verdict.apply_skips(cases, kernel.variant,
+                                    verdict.SkipList.load(variants=configure.variants()))
+    if any(f.kind in ("Oops", "BUG", "KASAN") and not f.benign for f in findings):
+        decode_panic(tree, kernel, log, dmesg_dir / f"{name}.decoded.log")
+    bad = sum(c.outcome in ("failed", "error") for c in cases)
+    say(f"[boot] {name}: {b.seconds:.2f}s, {len(cases)} cases, {bad} failed")
+    return cases
