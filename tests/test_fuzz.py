@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from zsbed.kernel import patch
 from zsbed.plan import dmesg, fault, program, run
+from zsbed.verdict import boot as boot_verdict
 from zsbed.machine.boot import Boot
 from zsbed.core.errors import ZsbedError
 from zsbed.plan.parse import OUTCOMES, parse_ktap
@@ -225,8 +226,8 @@ def test_dmesg_checker(tmp_path: Path, lines: list[str]) -> None:
     log = tmp_path / "c.log"
     log.write_text(text, errors="surrogateescape")
     b = Boot(name="main", console=log, outdir=tmp_path, exit_code=0)
-    assert run.dmesg_case(b, findings).outcome in OUTCOMES
-    assert run.boot_case(b, findings).outcome in OUTCOMES
+    assert boot_verdict.dmesg_case(b, findings).outcome in OUTCOMES
+    assert boot_verdict.boot_case(b, findings).outcome in OUTCOMES
 
 
 @pytest.mark.parametrize("word", ["a b", "", "x\ty", "a\nb", "\x00"])

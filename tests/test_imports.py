@@ -86,3 +86,18 @@ def test_every_module_is_in_a_part() -> None:
 
 def test_a_cycle_is_found() -> None:
     assert cycles({"a": {"b"}, "b": {"a"}, "c": {"a"}}) == ["a", "b"]
+
+
+def outcome_words(path: Path) -> list[int]:
+    """Lines of ``path`` with an outcome written as a string."""
+    words = {"passed", "failed", "skipped", "error"}
+    return [n.lineno for n in ast.walk(ast.parse(path.read_text()))
+            if isinstance(n, ast.Constant) and n.value in words]
+
+
+def test_only_verdict_writes_an_outcome() -> None:
+    # every other part uses zsbed.verdict.outcome.Outcome and the rules of
+    # zsbed/verdict/; JUnit's own attribute names (merge.COUNTS) are not outcomes
+    allowed = {"zsbed.results.merge": 1}
+    found = {m: outcome_words(f) for m, f in modules().items() if part(m) != "verdict"}
+    assert {m: len(lines) for m, lines in found.items() if lines} == allowed

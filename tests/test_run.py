@@ -9,7 +9,8 @@ import pytest
 from zsbed.plan import dmesg
 from zsbed.machine.boot import Boot
 from zsbed.plan.program import Program, write_plan
-from zsbed.plan.run import boot_case, dmesg_case, program_cases
+from zsbed.plan.run import program_cases
+from zsbed.verdict.boot import boot_case, dmesg_case
 
 PROGS = [Program("selftests.zsmalloc.zram_swap", ("/x/zram_swap",)),
          Program("selftests.zsmalloc.second", ("/x/second", "-m", "4"), timeout=5)]

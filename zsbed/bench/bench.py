@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from zsbed.verdict.outcome import Outcome
 from zsbed.bench import bench_report
 from zsbed.core import disk, paths
 from zsbed.kernel import configure
@@ -204,7 +205,7 @@ def run(tree: Tree, series: str | None, s: Settings, out: Path, where: Target = 
             say(f"[bench] round {rnd}/{s.rounds}: {name}")
             boot = f"r{rnd}.{name}"
             cases = run_boot(src, kernel, init, programs, out, boot, timeout, [s.mem])
-            if any(c.outcome == "failed" and c.name.startswith(("boot.", "dmesg.")) for c in cases):
+            if any(c.outcome == Outcome.FAILED and c.name.startswith(("boot.", "dmesg.")) for c in cases):
                 data["failed_boots"].append(boot)
             data["samples"] += samples(out / "ktap" / boot, rnd, name, programs)
     path = out / "bench.json"

@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from zsbed.verdict.outcome import Outcome as CaseOutcome
 from zsbed.core import deps, disk, paths
 from zsbed.kernel import fetch
 from zsbed.results import report
@@ -394,7 +395,7 @@ def rehearse(job_id: str, rev: str = "HEAD", keep: bool = False) -> int:
                 status_check = re.search(r"always\(\)|cancelled\(\)|failure\(\)",
                                          str(s.get("if", "")))
                 if not condition(s.get("if"), job) or (code and not status_check):
-                    out.steps.append((name, 0.0, "skipped"))
+                    out.steps.append((name, 0.0, CaseOutcome.SKIPPED))
                     continue
                 if "run" not in s:
                     note = ("the fresh clone" if str(s.get("uses", "")).startswith(
@@ -413,7 +414,7 @@ def rehearse(job_id: str, rev: str = "HEAD", keep: bool = False) -> int:
                 rc = _run_in(root, job, expand(str(s["run"]), job), {**env, **step_env}, log,
                              deadline)
                 out.steps.append((name, time.monotonic() - start,
-                                  "passed" if rc == 0 else f"failed (exit {rc})"))
+                                  CaseOutcome.PASSED if rc == 0 else f"{CaseOutcome.FAILED} (exit {rc})"))
                 code = code or rc
                 if rc == 124:
                     say(f"[ci-container] {job_id}: the job's {job.timeout / 60:.0f} min ran out")

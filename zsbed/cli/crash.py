@@ -16,6 +16,7 @@ import tempfile
 import traceback
 from pathlib import Path
 
+from zsbed.verdict.outcome import Outcome
 from zsbed.core import disk, paths
 from zsbed.core.errors import ZsbedError
 
@@ -34,7 +35,7 @@ def save(text: str) -> str | None:
     from zsbed.results import report
 
     try:
-        run = report.current_run() or report.new_run("error")
+        run = report.current_run() or report.new_run(Outcome.ERROR)
         disk.write_text(run / LOG, text)
         return paths.show(run / LOG)
     except (ZsbedError, OSError):

@@ -289,7 +289,7 @@ def run_one(m: mutation.Mutant, src: Source, every: list[Catcher], seconds: dict
         cases = boot(c, preps[c.variant], out / c.name, limit(seconds.get(c.name, 60)))
         fate_here, by = verdict.mutant_fate(cases)
         row["boots"].append({"catcher": c.name, "seconds": round(time.monotonic() - t0, 2),
-                             "failed": [x.name for x in by]})
+                             "failing": [x.name for x in by]})
         if fate_here != "survived":
             # A kill that happened once may be luck: the same boot again must fail too.
             t0 = time.monotonic()
@@ -297,7 +297,7 @@ def run_one(m: mutation.Mutant, src: Source, every: list[Catcher], seconds: dict
                                                   limit(seconds.get(c.name, 60))))
             row["boots"].append({"catcher": f"{c.name} (again)",
                                  "seconds": round(time.monotonic() - t0, 2),
-                                 "failed": [x.name for x in by2]})
+                                 "failing": [x.name for x in by2]})
             decided = verdict.confirmed_fate(fate_here, again)
             if decided == "flaky":
                 fate = "flaky"

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from zsbed.verdict.outcome import Outcome, upstream
 from zsbed.core import disk, paths, tomlfile
 from zsbed.kernel import configure
 from zsbed.verdict import verdict
@@ -185,10 +186,10 @@ def zram_cases(text: str) -> dict[str, tuple[str, str]]:
     out: dict[str, tuple[str, str]] = {}
     fails = [ln.strip() for ln in text.splitlines() if ln.startswith("FAIL")]
     for name, word in ZRAM_VERDICT.findall(text):
-        out[name] = ("passed" if word == "PASS" else "failed",
+        out[name] = (upstream(word),
                      "; ".join(fails[:3]) if word == "FAIL" else "")
     for name in ("zram01", "zram02"):
-        out.setdefault(name, ("error", "no [PASS]/[FAIL] line: did not finish"))
+        out.setdefault(name, (Outcome.ERROR, "no [PASS]/[FAIL] line: did not finish"))
     return out
 
 
@@ -216,7 +217,7 @@ def kernel_outcomes(cases: list[Case], kernel: str, ktap_dir: Path) -> dict[str,
         ran = next((c for c in cases if c.name == f"{prefix}.exit"), None)
         # a KTAP suite's exit status only sums up its cases; it counts on
         # its own when the program did not finish or printed no case
-        if ran is not None and (not s.ktap or ran.outcome == "error"
+        if ran is not None and (not s.ktap or ran.outcome == Outcome.ERROR
                                 or not any(k.startswith(s.id + ".") for k in out)):
             out[f"{s.id}.exit"] = (ran.outcome, ran.message)
     return out

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from zsbed.kernel import ktools
+from zsbed.verdict.outcome import OUTCOMES, Outcome, ktap, parent_error
 
-OUTCOMES = ("passed", "failed", "skipped", "error")
+__all__ = ["OUTCOMES", "Case", "has_ktap", "parse_ktap"]
 
 
 @dataclass
@@ -30,17 +31,6 @@ class Case:
         return asdict(self)
 
 
-def _outcome(parser: Any, status: Any) -> str:
-    status_enum = parser.TestStatus
-    if status == status_enum.SUCCESS:
-        return "passed"
-    if status == status_enum.SKIPPED:
-        return "skipped"
-    if status == status_enum.FAILURE:
-        return "failed"
-    return "error"              # crashed, no tests, failure to parse
-
-
 def flatten(parser: Any, test: Any, prefix: str) -> list[Case]:
     """Leaf cases of a parsed KTAP tree, with parse errors as error cases."""
     cases: list[Case] = []
@@ -49,15 +39,14 @@ def flatten(parser: Any, test: Any, prefix: str) -> list[Case]:
         if not sub.name:        # kselftest: "ok 3 # SKIP <reason>" has no name
             sub.name = sub.skip_reason or f"test {number}"
         cases += flatten(parser, sub, name)
-    outcome = _outcome(parser, test.status)
+    outcome = ktap(test.status.name)
     if not test.subtests:
-        message = test.skip_reason or ("" if outcome == "passed" else f"KTAP status {test.status.name}")
+        message = test.skip_reason or ("" if outcome == Outcome.PASSED
+                                       else f"KTAP status {test.status.name}")
         cases.append(Case(name=name, outcome=outcome, duration=None, message=message,
                           log="\n".join(test.log)))
-    elif outcome == "error" or (outcome == "failed" and all(c.outcome != "failed" for c in cases)):
-        # A parent that crashed or failed on its own, e.g. a suite whose
-        # init failed or that stopped reporting midway.
-        cases.append(Case(name=f"{name}.<suite>", outcome="error", duration=None,
+    elif parent_error(outcome, [c.outcome for c in cases]):
+        cases.append(Case(name=f"{name}.<suite>", outcome=Outcome.ERROR, duration=None,
                           message=f"KTAP status {test.status.name}", log="\n".join(test.log)))
     return cases
 
@@ -97,17 +86,17 @@ def parse_ktap(tree: Path, lines: Iterable[str], prefix: str) -> list[Case]:
     try:
         test = parser.parse_run_tests(bounded, printer)
     except Exception as exc:       # RecursionError included
-        return [Case(name=f"{prefix}.<parse>", outcome="error", duration=None,
+        return [Case(name=f"{prefix}.<parse>", outcome=Outcome.ERROR, duration=None,
                      message=f"kunit_parser failed on this KTAP: {type(exc).__name__}: "
                              f"{' '.join(str(exc).split())[:200]}", log="\n".join(bounded)[-4000:])]
     test.name = ""              # the parser calls the root "main"; we use the prefix
     cases = flatten(parser, test, prefix)
     if bad_plan:
-        cases.append(Case(name=f"{prefix}.<plan>", outcome="error", duration=None,
+        cases.append(Case(name=f"{prefix}.<plan>", outcome=Outcome.ERROR, duration=None,
                           message=f"a test plan promises more tests than the output has "
                                   f"lines: {bad_plan}"))
-    if test.counts.errors and not any(c.outcome == "error" for c in cases):
-        cases.append(Case(name=f"{prefix}.<parse>", outcome="error", duration=None,
+    if test.counts.errors and not any(c.outcome == Outcome.ERROR for c in cases):
+        cases.append(Case(name=f"{prefix}.<parse>", outcome=Outcome.ERROR, duration=None,
                           message=f"{test.counts.errors} KTAP parse error(s)",
                           log="\n".join(test.log)))
     return cases

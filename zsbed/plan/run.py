@@ -7,6 +7,8 @@ timeout. One boot yields:
 - the KUnit cases printed at boot, and each program's KTAP cases, parsed
   with the kernel's own parser;
 - ``<program>.exit``: the program's exit status (KSFT_SKIP counts as skip).
+The verdicts on the boot, its console and the exit statuses are
+zsbed.verdict.boot's.
 """
 from __future__ import annotations
 
@@ -17,46 +19,14 @@ from pathlib import Path
 from zsbed.core import disk, paths
 from zsbed.kernel import configure
 from zsbed.plan import dmesg
+from zsbed.verdict import boot as boot_verdict
 from zsbed.verdict import verdict
-from zsbed.machine.boot import STALL_GRACE, Boot, boot
+from zsbed.verdict.outcome import BAD
+from zsbed.machine.boot import Boot, boot
 from zsbed.kernel.build import Kernel
 from zsbed.plan.parse import Case, has_ktap, parse_ktap
 from zsbed.plan.program import Program, write_plan
 from zsbed.core.progress import say
-
-KSFT_SKIP = 4
-
-
-def boot_case(b: Boot, findings: list[dmesg.Finding], machine: str = "UML") -> Case:
-    """Did the boot run its plan and power off by itself?"""
-    if b.stalled:
-        return Case(f"boot.{b.name}", "failed", b.seconds,
-                    f"killed after {b.seconds:.0f}s: the kernel reported a stall "
-                    f"({b.stalled}) and no program finished in the next "
-                    f"{STALL_GRACE:.0f}s")
-    if b.timed_out:
-        panic = next((f.line for f in findings if f.kind == "Oops"), "")
-        why = (f"{verdict.TIMEOUT_KILL}{b.seconds:.0f}s timeout"
-               + (f" ({panic})" if panic else " (hung)"))
-        return Case(f"boot.{b.name}", "failed", b.seconds, why)
-    if not b.finished:
-        last = (b.console.read_text(errors="replace").strip().splitlines() or ["(no output)"])[-1]
-        return Case(f"boot.{b.name}", "failed", b.seconds,
-                    f"{machine} exited (status {b.exit_code}) before the plan finished; "
-                    f"last line: {last}")
-    return Case(f"boot.{b.name}", "passed", b.seconds)
-
-
-def dmesg_case(b: Boot, findings: list[dmesg.Finding]) -> Case:
-    """Fail on any kernel report that is not listed as benign."""
-    bad = [f for f in findings if not f.benign]
-    benign = [f for f in findings if f.benign]
-    note = f" ({len(benign)} known-benign: {benign[0].benign})" if benign else ""
-    if bad:
-        text = "\n".join(f"{b.console.name}:{f.lineno}: [{f.kind}] {f.line}" for f in bad)
-        return Case(f"dmesg.{b.name}", "failed", None,
-                    f"{len(bad)} kernel report(s), first: [{bad[0].kind}] {bad[0].line}{note}", text)
-    return Case(f"dmesg.{b.name}", "passed", None, note.strip())
 
 
 def program_cases(tree: Path, b: Boot, programs: list[Program]) -> list[Case]:
@@ -70,27 +40,13 @@ def program_cases(tree: Path, b: Boot, programs: list[Program]) -> list[Case]:
     for prog in programs:
         ktap = b.outdir / f"{prog.name}.ktap"
         text = ktap.read_text(errors="replace") if ktap.is_file() else ""
+        parsed = parse_ktap(tree, text.splitlines(), prog.name) if has_ktap(text) else []
         if prog.name not in status:
-            cases.append(Case(f"{prog.name}.exit", "error", None,
-                              "did not run or did not finish (boot died first)", text[-4000:]))
-            if has_ktap(text):
-                cases += parse_ktap(tree, text.splitlines(), prog.name)
+            cases += [boot_verdict.not_finished(prog.name, text), *parsed]
             continue
         word, seconds = status[prog.name]
-        parsed = parse_ktap(tree, text.splitlines(), prog.name) if has_ktap(text) else []
-        if word == str(KSFT_SKIP):
-            # "1..0 # SKIP <reason>": the whole program skipped, not an error.
-            reason = re.search(r"(?m)^1\.\.0\s*#\s*SKIP\s*(.*)$", text)
-            why = f"skipped: {reason.group(1)}" if reason else "exit status 4 (KSFT_SKIP)"
-            parsed = [Case(c.name, "skipped", None, why, c.log)
-                      if c.name == prog.name and c.outcome == "error" else c for c in parsed]
-        if word == "0":
-            cases.append(Case(f"{prog.name}.exit", "passed", seconds))
-        elif word == str(KSFT_SKIP):
-            cases.append(Case(f"{prog.name}.exit", "skipped", seconds, "exit status 4 (KSFT_SKIP)"))
-        else:
-            cases.append(Case(f"{prog.name}.exit", "failed", seconds, f"exit status {word}", text[-4000:]))
-        cases += parsed
+        cases += [boot_verdict.exit_case(prog.name, word, seconds, text),
+                  *boot_verdict.whole_program_skip(prog.name, word, text, parsed)]
     return cases
 
 
@@ -98,7 +54,7 @@ def kunit_cases(tree: Path, kernel: Kernel, console: str, ktap_out: Path) -> lis
     """KUnit results printed on the console at boot."""
     if not has_ktap(console):
         if any(line.endswith("_KUNIT_TEST=y") for line in kernel.config.read_text().splitlines()):
-            return [Case("kunit", "error", None, "KUnit tests are configured but printed no KTAP")]
+            return [boot_verdict.no_kunit_ktap()]
         return []
     ktap_out.write_text(console)
     return parse_ktap(tree, console.splitlines(), "kunit")
@@ -151,7 +107,7 @@ def run_boot(tree: Path, kernel: Kernel, init: Path, programs: list[Program], re
                            f"produced (a host-side failure, not the kernel's)")
     text = log.read_text(errors="replace")
     findings = dmesg.check(text)
-    cases = [boot_case(b, findings, machine), dmesg_case(b, findings)]
+    cases = [boot_verdict.boot_case(b, findings, machine), boot_verdict.dmesg_case(b, findings)]
     if kunit:
         cases += kunit_cases(tree, kernel, text, outdir / "kunit.ktap")
     cases += program_cases(tree, b, programs)
@@ -160,6 +116,6 @@ def run_boot(tree: Path, kernel: Kernel, init: Path, programs: list[Program], re
                                     verdict.SkipList.load(variants=configure.variants()))
     if any(f.kind in ("Oops", "BUG", "KASAN") and not f.benign for f in findings):
         decode_panic(tree, kernel, log, dmesg_dir / f"{name}.decoded.log")
-    bad = sum(c.outcome in ("failed", "error") for c in cases)
+    bad = sum(c.outcome in BAD for c in cases)
     say(f"[boot] {name}: {b.seconds:.2f}s, {len(cases)} cases, {bad} failed")
     return cases

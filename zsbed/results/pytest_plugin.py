@@ -11,6 +11,7 @@ from typing import Any, Callable, Iterator, TypeVar, cast
 
 import pytest
 
+from zsbed.verdict.outcome import Outcome
 from zsbed.results import report as zreport
 from zsbed.plan.parse import Case
 
@@ -31,13 +32,13 @@ class CaseItem(pytest.Item):
 
     def setup(self) -> None:
         # a case that crashed or never ran is a JUnit <error>, not a <failure>
-        if self.case.outcome == "error":
+        if self.case.outcome == Outcome.ERROR:
             raise CaseFailed(self.case)
 
     def runtest(self) -> None:
-        if self.case.outcome == "skipped":
+        if self.case.outcome == Outcome.SKIPPED:
             pytest.skip(self.case.message or "skipped by the test")
-        if self.case.outcome != "passed":
+        if self.case.outcome != Outcome.PASSED:
             raise CaseFailed(self.case)
 
     def case_text(self) -> str:
@@ -96,7 +97,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if item_case is None:
         return
     case, info, run = item_case
-    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+    if report.when == "call" or (report.when == "setup" and not report.passed):
         _entries.setdefault(run, []).append(
             zreport.summary_entry(case, info, report.outcome))
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from zsbed.verdict.outcome import BAD, OUTCOMES, reported
 from zsbed.core import disk, paths
 from zsbed.plan.parse import Case
 
@@ -70,17 +71,13 @@ def load_cases(path: Path) -> tuple[RunInfo, list[Case]]:
 
 def summary_entry(case: Case, info: RunInfo, pytest_outcome: str) -> dict[str, Any]:
     """One summary.json entry: pytest's verdict, refined to 'error' for crashes."""
-    outcome = pytest_outcome
-    if case.outcome == "error" and pytest_outcome == "failed":
-        outcome = "error"
-    return {"name": case.name, "outcome": outcome, "duration": case.duration,
+    return {"name": case.name, "outcome": reported(case.outcome, pytest_outcome), "duration": case.duration,
             "variant": info.variant, "kernel": info.kernel, "message": case.message}
 
 
 def write_summary(run: Path, entries: list[dict[str, Any]]) -> Path:
     out = run / "summary.json"
-    counts = {k: sum(e["outcome"] == k for e in entries)
-              for k in ("passed", "failed", "skipped", "error")}
+    counts = {str(k): sum(e["outcome"] == k for e in entries) for k in OUTCOMES}
     disk.write_json(out, {"counts": counts, "tests": entries})
     return out
 
@@ -105,8 +102,8 @@ def step_summary(run: Path) -> str:
     lines = [f"### zsbed `{name}`", "", "| passed | failed | skipped | error |",
              "|--:|--:|--:|--:|",
              "| " + " | ".join(str(counts.get(k, 0))
-                               for k in ("passed", "failed", "skipped", "error")) + " |", ""]
-    bad = [t for t in data.get("tests", []) if t.get("outcome") in ("failed", "error")]
+                               for k in OUTCOMES) + " |", ""]
+    bad = [t for t in data.get("tests", []) if t.get("outcome") in BAD]
     if bad:
         first = bad[0]
         where = ", ".join(f"{k} `{first[k]}`" for k in ("part", "variant") if first.get(k))
