@@ -448,7 +448,7 @@ def rehearse(job_id: str, rev: str = "HEAD", keep: bool = False) -> int:
 
 def _report(run: Path, job_id: str, sha: str, out: Outcome, code: int) -> None:
     lines = [f"# make ci-container JOB={job_id} at {sha[:12]}: "
-             f"{'passed' if code == 0 else 'FAILED'}", "",
+             f"{CaseOutcome.PASSED if code == 0 else 'FAILED'}", "",
              "| step | time | result |", "|---|--:|---|"]
     lines += [f"| `{n[:70]}` | {s:.0f} s | {r} |" for n, s, r in out.steps]
     mem = (f"{out.peak_memory / 2**30:.1f} GiB of the runner's {RUNNER_MEMORY >> 30} GB "
@@ -459,6 +459,6 @@ def _report(run: Path, job_id: str, sha: str, out: Outcome, code: int) -> None:
               f"{out.peak_disk / 2**30:.1f} GiB of the runner's {RUNNER_DISK >> 30} GB free", ""]
     disk.write_text(run / "ci-container.md", "\n".join(lines))
     total = sum(s for _, s, _ in out.steps)
-    say(f"[ci-container] {job_id}: {'passed' if code == 0 else 'FAILED'} in {total:.0f} s; "
+    say(f"[ci-container] {job_id}: {CaseOutcome.PASSED if code == 0 else 'FAILED'} in {total:.0f} s; "
         f"peak memory {mem}; peak disk {out.peak_disk / 2**30:.1f} GiB")
     say(f"results: {paths.show(run)}: ci-container.md, ci-container.log, job-results/")

@@ -274,7 +274,7 @@ def make_disk(path: Path) -> Path:
     if proc.returncode != 0:
         disk.check_full(proc.stderr, path.parent)
         raise ZsbedError(f"{paths.show(path)}: mkfs.ext4: "
-                         f"{(proc.stderr.strip().splitlines() or ['failed'])[-1]}")
+                         f"{(proc.stderr.strip().splitlines() or ['no message'])[-1]}")
     return path
 
 
