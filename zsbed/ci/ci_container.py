@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from zsbed.verdict.outcome import Outcome as CaseOutcome
-from zsbed.core import deps, disk, paths
+from zsbed.core import deps, disk, mdtable, paths
 from zsbed.kernel import fetch
 from zsbed.results import report
 from zsbed.core.errors import ZsbedError
@@ -449,8 +449,9 @@ def rehearse(job_id: str, rev: str = "HEAD", keep: bool = False) -> int:
 def _report(run: Path, job_id: str, sha: str, out: Outcome, code: int) -> None:
     lines = [f"# make ci-container JOB={job_id} at {sha[:12]}: "
              f"{CaseOutcome.PASSED if code == 0 else 'FAILED'}", "",
-             "| step | time | result |", "|---|--:|---|"]
-    lines += [f"| `{n[:70]}` | {s:.0f} s | {r} |" for n, s, r in out.steps]
+             *mdtable.table(["step", "time", "result"],
+                            [(f"`{n[:70]}`", f"{s:.0f} s", r) for n, s, r in out.steps],
+                            right={1})]
     mem = (f"{out.peak_memory / 2**30:.1f} GiB of the runner's {RUNNER_MEMORY >> 30} GB "
            f"(page cache and tmpfs included)" if out.peak_memory is not None
            else f"not measured ({out.memory_note})")

@@ -9,7 +9,7 @@ import argparse
 import re
 from pathlib import Path
 
-from zsbed.core import disk, options, paths
+from zsbed.core import disk, mdtable, options, paths
 
 REFERENCE = paths.REPO / "docs" / "reference.md"
 MAKEFILE = paths.REPO / "Makefile"
@@ -60,24 +60,25 @@ def render(makefile: str, parser: argparse.ArgumentParser) -> str:
            "A Make variable becomes the option of the same name (`MIN_SCORE=90` is",
            "`--min-score 90`); a bad value stops with one line naming the variable,",
            "before anything is fetched or built ([bad-input.md](bad-input.md)).", "",
-           "## Make targets", "", "| target | what |", "|---|---|"]
-    for target in phony_targets(makefile):
-        what = helps.get(target, "this list of targets and options" if target == "help" else "")
-        out.append(f"| `make {target}` | {_cell(what)} |")
+           "## Make targets", "",
+           *mdtable.table(["target", "what"], [
+               (f"`make {t}`", _cell(helps.get(t, "this list of targets and options"
+                                               if t == "help" else "")))
+               for t in phony_targets(makefile)])]
     out += ["", "## Options, per command", ""]
     for name, sub in commands.items():
-        rows = []
+        rows: list[tuple[str, str, str]] = []
         for action in sub._actions:
             if not action.option_strings or isinstance(action, argparse._HelpAction):
                 continue
             flag = max(action.option_strings, key=len)
             default = "" if action.default in (None, False, argparse.SUPPRESS) \
                 else f" (default: `{action.default}`)"
-            rows.append(f"| `{options.make_name(flag)}=` | `{flag}` | "
-                        f"{_cell(action.help or '')}{default} |")
+            rows.append((f"`{options.make_name(flag)}=`", f"`{flag}`",
+                         f"{_cell(action.help or '')}{default}"))
         out += [f"### `{name}`", "", _cell(sub.description or _summary(parser, name)), ""]
         if rows:
-            out += ["| Make variable | option | meaning |", "|---|---|---|", *rows, ""]
+            out += [*mdtable.table(["Make variable", "option", "meaning"], rows), ""]
         else:
             out += ["No options.", ""]
     return "\n".join(out).rstrip() + "\n"

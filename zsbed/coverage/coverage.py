@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from zsbed.core import cfunc, disk, paths, tomlfile
+from zsbed.core import cfunc, disk, mdtable, paths, tomlfile
 from zsbed.verdict import verdict
 from zsbed.core.errors import ZsbedError
 from zsbed.core.progress import say
@@ -260,8 +260,8 @@ def filters(src: Path) -> list[str]:
 
 def site_table(results: list[SiteResult]) -> str:
     """Markdown: site, function, hits per mode, first boot that hit it."""
-    rows = ["| site | function | line | fallback hits | classbits hits | first hit by "
-            "| counted in |", "|---|---|---|---|---|---|---|"]
+    rows = mdtable.table(["site", "function", "line", "fallback hits", "classbits hits",
+                          "first hit by", "counted in"], [])
     for r in results:
         cells = []
         for mode in MODES:
@@ -272,8 +272,8 @@ def site_table(results: list[SiteResult]) -> str:
         first = "; ".join(f"{m}: {b}" for m, b in r.first.items())
         counted = (", ".join(f"{f} (its workloads)" for f in r.site.forced_by)
                    or "every phase")
-        rows.append(f"| {r.site.name} | {r.site.function}() | {r.site.file}:{r.line} | "
-                    f"{cells[0]} | {cells[1]} | {first or '-'} | {counted} |")
+        rows.append(mdtable.row([r.site.name, f"{r.site.function}()", f"{r.site.file}:{r.line}",
+                                 *cells, first or "-", counted]))
     return "\n".join(rows) + "\n"
 
 

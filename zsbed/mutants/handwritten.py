@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from zsbed.core import mdtable
 from zsbed.core import disk, paths, textfile, tomlfile
 from zsbed.kernel import configure, target
 from zsbed.verdict import verdict
@@ -181,14 +182,14 @@ def conclude(rows: list[dict[str, Any]], results: Path) -> int:
 
 def markdown(rows: list[dict[str, Any]]) -> str:
     """The mutants table: verdict, kills of runs, the cases that caught it."""
-    lines = ["| mutant | variant | race | removes | verdict | kills | caught by | how |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = mdtable.table(["mutant", "variant", "race", "removes", "verdict", "kills",
+                           "caught by", "how"], [])
     for r in rows:
         verdict_word = {"killed": "killed", "flaky": "FLAKY KILL",
                         "survived": "SURVIVED"}[r["verdict"]]
         caught = ", ".join(r["caught_by"][:3]) or (
             f"(only other cases: {', '.join(r['other'][:2])})" if r["other"] else "-")
-        lines.append(f"| {r['mutant']} | {r['variant']} | {'yes' if r['race'] else ''} | "
-                     f"{r['guards']} | {verdict_word} | {r['kills']}/{r['runs']} | {caught} | "
-                     f"{r['how'].replace('|', '/')} |")
+        lines.append(mdtable.row([r["mutant"], r["variant"], "yes" if r["race"] else "",
+                                  r["guards"], verdict_word, f"{r['kills']}/{r['runs']}", caught,
+                                  r["how"].replace("|", "/")]))
     return "\n".join(lines)

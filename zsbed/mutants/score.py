@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from zsbed.core import cfunc, disk, paths, tomlfile
+from zsbed.core import cfunc, disk, mdtable, paths, tomlfile
 from zsbed.mutants import generate as mutation
 from zsbed.verdict import verdict
 from zsbed.core.errors import ZsbedError
@@ -219,18 +219,13 @@ def _pct(t: dict[str, Any]) -> str:
 
 
 def _row(name: str, t: dict[str, Any]) -> str:
-    return (f"| {name} | {t['generated']} | {t['killed']} | {t['timeout']} | {t['survived']} | "
-            f"{t['flaky']} | {t['equivalent']} | {t['not-compiled']} | {_pct(t)} |")
+    return mdtable.row([name, t["generated"], t["killed"], t["timeout"], t["survived"],
+                        t["flaky"], t["equivalent"], t["not-compiled"], _pct(t)])
 
 
-HEAD = ("| | mutants | killed | timeout | survived | flaky | equivalent | not compiled | score |\n"
-        "|---|---|---|---|---|---|---|---|---|")
-
-
-def _cell(text: str) -> str:
-    """Text for a markdown table cell: a '|' (C's bitwise or) escaped, as
-    GitHub's tables read it, code spans included."""
-    return text.replace("|", "\\|")
+HEAD = "\n".join(mdtable.table(["", "mutants", "killed", "timeout", "survived", "flaky",
+                                "equivalent", "not compiled", "score"], []))
+_cell = mdtable.cell
 
 
 def markdown(s: dict[str, Any]) -> str:
@@ -250,14 +245,14 @@ def markdown(s: dict[str, Any]) -> str:
         if not group:
             out += ["none", ""]
             continue
-        out += ["| file:line | function | operator | patch | line | mutated to | note |",
-                "|---|---|---|---|---|---|---|"]
+        out += mdtable.table(["file:line", "function", "operator", "patch", "line", "mutated to",
+                              "note"], [])
         for v in group:
             mutated = " / ".join(f"`{x}`" if x else "(deleted)" for x in v["mutated"])
             note = (f"flaky kill: {', '.join(v['flaky_by'])} failed once of two boots"
                     if v["fate"] == "flaky" else "")
-            out.append(f"| {v['file']}:{v['line']} | {v['function']} | {v['op']} | {v['patch']} | "
-                       f"`{_cell(v['original'])}` | {_cell(mutated)} | {note} |")
+            out.append(mdtable.row([f"{v['file']}:{v['line']}", v["function"], v["op"], v["patch"],
+                                    f"`{_cell(v['original'])}`", _cell(mutated), note]))
         out.append("")
     return "\n".join(out)
 

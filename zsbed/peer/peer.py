@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from zsbed.core import mdtable
 from zsbed.verdict.outcome import Outcome, upstream
 from zsbed.core import disk, paths, tomlfile
 from zsbed.kernel import configure
@@ -248,14 +249,13 @@ def load_failures(path: Path = FAILURES) -> dict[str, verdict.Known]:
 
 def table(rows: list[dict[str, Any]], seconds: dict[str, dict[str, float | None]]) -> str:
     """peer.md: the two kernels side by side, then each suite's time."""
-    lines = ["| case | base | series | verdict |", "|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| `{r['case']}` | {r['base']} | {r['series']} | {r['verdict']}"
-                     f"{': ' + r['why'] if r['why'] else ''} |")
-    lines += ["", "| suite | base (s) | series (s) |", "|---|--:|--:|"]
-    for suite, per in seconds.items():
-        cells = [f"{per[k]:.1f}" if per.get(k) is not None else "-" for k in KERNELS]
-        lines.append(f"| `{suite}` | {cells[0]} | {cells[1]} |")
+    lines = mdtable.table(["case", "base", "series", "verdict"],
+                          [(f"`{r['case']}`", r["base"], r["series"],
+                            r["verdict"] + (": " + r["why"] if r["why"] else "")) for r in rows])
+    lines += ["", *mdtable.table(
+        ["suite", "base (s)", "series (s)"],
+        [(f"`{suite}`", *(f"{per[k]:.1f}" if per.get(k) is not None else "-" for k in KERNELS))
+         for suite, per in seconds.items()], right={1, 2})]
     lines += ["", "Not run (and why):", ""]
     lines += [f"- {what}: {why}" for what, why in NOT_RUN.items()]
     return "\n".join(lines) + "\n"

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
+from zsbed.core import mdtable
 from zsbed.ci import matrix
 from zsbed.core import deps, disk, paths
 from zsbed.coverage import coverage
@@ -169,12 +170,10 @@ def cases(run: Path) -> list[tuple[str, str]]:
 
 
 def table(parts: dict[str, list[shard.Record]]) -> str:
-    lines = ["| part | shard | entries | exit | results |", "|---|---|--:|---|---|"]
-    for part, recs in parts.items():
-        lines += [f"| {part} | {r.shard} | {len(r.entries)} | "
-                  f"{'not finished' if r.exit is None else r.exit} | {paths.show(r.path)} |"
-                  for r in recs]
-    return "\n".join(lines)
+    return "\n".join(mdtable.table(
+        ["part", "shard", "entries", "exit", "results"],
+        [(part, r.shard, len(r.entries), "not finished" if r.exit is None else r.exit,
+          paths.show(r.path)) for part, recs in parts.items() for r in recs], right={2}))
 
 
 def merge(dirs: list[Path], expect_matrix: bool | str = False) -> int:

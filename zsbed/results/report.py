@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from zsbed.core import mdtable
 from zsbed.verdict.outcome import BAD, OUTCOMES, reported
 from zsbed.core import disk, paths
 from zsbed.plan.parse import Case
@@ -99,10 +100,9 @@ def step_summary(run: Path) -> str:
     except (OSError, ValueError):
         return f"### zsbed `{name}`\n\nno summary.json: the run ended before its tests\n"
     counts = data.get("counts", {})
-    lines = [f"### zsbed `{name}`", "", "| passed | failed | skipped | error |",
-             "|--:|--:|--:|--:|",
-             "| " + " | ".join(str(counts.get(k, 0))
-                               for k in OUTCOMES) + " |", ""]
+    lines = [f"### zsbed `{name}`", "",
+             *mdtable.table(list(OUTCOMES), [[counts.get(k, 0) for k in OUTCOMES]],
+                            right=range(len(OUTCOMES))), ""]
     bad = [t for t in data.get("tests", []) if t.get("outcome") in BAD]
     if bad:
         first = bad[0]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from zsbed.core import mdtable
 from zsbed.core import disk, paths
 from zsbed.core.progress import say
 
@@ -21,9 +22,10 @@ def conclude(run: Path, runs: int, variants: list[str], scenarios: int,
     disk.write_json(run / JSON, {"runs": runs, "variants": variants, "scenarios": scenarios,
                                  "cases": rows})
     failing = [r for r in rows if r["failed"]]
-    lines = ["| case | failed | runs | first failure |", "|---|--:|--:|---|"]
-    lines += [f"| {r['case']} | {r['failed']} | {r['runs']} | "
-              f"{r['first_failure'][:120].replace('|', '/')} |" for r in failing]
+    lines = mdtable.table(["case", "failed", "runs", "first failure"],
+                          [(r["case"], r["failed"], r["runs"],
+                            r["first_failure"][:120].replace("|", "/")) for r in failing],
+                          right={1, 2})
     table = "\n".join(lines)
     head = (f"{runs} runs of {len(rows)} cases ({', '.join(variants) or 'no'} plan, "
             f"{scenarios} scenarios); {len(failing)} failed at least once")
