@@ -35,16 +35,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from zsbed.kernel import kernelset
 from zsbed.verdict.outcome import Outcome
 from zsbed.bench import bench_report
 from zsbed.core import disk, paths
-from zsbed.kernel import configure
 from zsbed.machine import qemu
 from zsbed.plan import fault
-from zsbed.kernel.build import Kernel, build_guest, build_kernel, build_selftests
+from zsbed.kernel.build import Kernel, build_guest, build_selftests
 from zsbed.core.errors import ZsbedError
 from zsbed.kernel.fetch import Tree
-from zsbed.kernel.patch import Patch, parse_series, patch_tree, select_patches
+from zsbed.kernel.patch import Patch, parse_series
 from zsbed.core.progress import say
 from zsbed.plan.program import Program
 from zsbed.plan.run import run_boot
@@ -90,10 +90,8 @@ def _one(instrumentation: list[Patch], name: str) -> list[Patch]:
 
 def kernel_patches(series: str | None, where: Target = UML) -> dict[str, list[Patch]]:
     """The patches of each kernel; SERIES= replaces the series in 'deferred'."""
+    under_test = kernelset.series_alone(series, "bench", "'deferred' would equal 'classbits'")
     _, instrumentation = parse_series(paths.PATCHES / "series")
-    under_test = [p for p in select_patches(series) if p not in instrumentation]
-    if not under_test:
-        raise ZsbedError("bench: SERIES= has no patches: 'deferred' would equal 'classbits'")
     classbits = _one(instrumentation, CLASSBITS_PATCH)
     if where is QEMU:
         # 0012 is written next to 0008's option, which is UML-only (inert
@@ -138,16 +136,10 @@ def precheck(where: Target) -> None:
 def build_kernels(tree: Tree, series: str | None,
                   where: Target = UML) -> dict[str, tuple[Path, Kernel]]:
     """Patch and build the three kernels (each in build/<prefix>bench-<name>)."""
-    built = {}
-    for name, patches in kernel_patches(series, where).items():
-        variant = f"{where.prefix}bench-{name}"
-        say(f"[bench] kernel {name}: {len(patches)} patches")
-        src, digest = patch_tree(tree, patches, variant)
-        bdir = paths.BUILD / variant
-        cdigest = configure.configure(src, f"{src}:{digest}", variant, bdir,
-                                      fragments(name, where), arch=where.arch)
-        built[name] = (src, build_kernel(src, bdir, variant, cdigest, always=not tree.managed))
-    return built
+    return kernelset.build(tree, [kernelset.Member(name, f"{where.prefix}bench-{name}", patches,
+                                                   fragments(name, where), where.arch)
+                                  for name, patches in kernel_patches(series, where).items()],
+                           "bench")
 
 
 def plan(s: Settings, program: Path) -> list[Program]:

@@ -22,17 +22,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from zsbed.kernel import kernelset
 from zsbed.core import mdtable
 from zsbed.verdict.outcome import Outcome, upstream
 from zsbed.core import disk, paths, tomlfile
-from zsbed.kernel import configure
 from zsbed.verdict import verdict
-from zsbed.kernel.build import Kernel, build_kernel, first_error, make
+from zsbed.kernel.build import Kernel, first_error, make
 from zsbed.core.errors import ZsbedError
 from zsbed.kernel.fetch import Tree
 from zsbed.plan.parse import Case
-from zsbed.kernel.patch import Patch, parse_series, patch_tree, select_patches
-from zsbed.core.progress import say, step
+from zsbed.kernel.patch import Patch
+from zsbed.core.progress import step
 from zsbed.plan.program import Program
 from zsbed.plan.run import run_boot
 
@@ -92,11 +92,8 @@ NOT_RUN = {
 
 def kernel_patches(series: str | None) -> dict[str, list[Patch]]:
     """The patches of each kernel: none, and the series without zsbed's own."""
-    _, instrumentation = parse_series(paths.PATCHES / "series")
-    under_test = [p for p in select_patches(series) if p not in instrumentation]
-    if not under_test:
-        raise ZsbedError("peer: SERIES= has no patches: 'series' would equal 'base'")
-    return {"base": [], "series": under_test}
+    return {"base": [], "series": kernelset.series_alone(series, "peer",
+                                                         "'series' would equal 'base'")}
 
 
 def suite_fragments(tree: Path) -> list[Path]:
@@ -121,16 +118,9 @@ def fragments(tree: Path) -> list[Path]:
 
 def build_kernels(tree: Tree, series: str | None) -> dict[str, tuple[Path, Kernel]]:
     """Patch, configure and build both kernels (build/peer-<name>)."""
-    built = {}
     frags = fragments(tree.path)
-    for name, patches in kernel_patches(series).items():
-        say(f"[peer] kernel {name}: {len(patches)} patches")
-        src, digest = patch_tree(tree, patches, f"peer-{name}")
-        bdir = paths.BUILD / f"peer-{name}"
-        cdigest = configure.configure(src, f"{src}:{digest}", f"peer-{name}", bdir, frags)
-        built[name] = (src, build_kernel(src, bdir, f"peer-{name}", cdigest,
-                                         always=not tree.managed))
-    return built
+    return kernelset.build(tree, [kernelset.Member(name, f"peer-{name}", patches, frags)
+                                  for name, patches in kernel_patches(series).items()], "peer")
 
 
 def install_selftests(tree: Path) -> Path:
