@@ -24,11 +24,6 @@ class Function:
     brace: int
     last: int
 
-    def holds(self, n: int) -> bool:
-        """Is line ``n`` in the body (after the opening brace, up to and
-        including the closing one)?"""
-        return self.brace < n <= self.last
-
 
 def end_of(lines: list[str], start: int) -> int | None:
     """The 0-based index of the first line from ``start`` on that closes a
@@ -55,10 +50,17 @@ def functions(lines: list[str]) -> list[Function]:
     return out
 
 
+def function_at(funcs: list[Function], n: int) -> str:
+    """The name of the function of ``funcs`` (one file's) around line ``n``
+    (1-based), or FILE_SCOPE. A caller asking of many lines finds the
+    functions once."""
+    around = [f for f in funcs if f.first <= n <= f.last]
+    return max(around, key=lambda f: f.first).name if around else FILE_SCOPE
+
+
 def function_of(lines: list[str], n: int) -> str:
     """The name of the function around line ``n`` (1-based), or FILE_SCOPE."""
-    around = [f for f in functions(lines) if f.first <= n <= f.last]
-    return max(around, key=lambda f: f.first).name if around else FILE_SCOPE
+    return function_at(functions(lines), n)
 
 
 def bodies(text: str, name: str) -> list[tuple[int, int]]:

@@ -168,12 +168,11 @@ def _in_function(after: list[str]) -> list[bool]:
     in a struct, enum or initializer)? Declarations are not statements: a
     prototype swapped or deleted is no bug a check could catch. Only the
     first branch of an ``#if`` counts, as the compiler sees one."""
-    funcs = cfunc.functions(after)
+    body = {n for f in cfunc.functions(after) for n in range(f.brace + 1, f.last + 1)}
     out: list[bool] = []
     branches: list[bool] = []    # per open #if: are we past its first branch?
     for line, is_pre in zip(after, _preprocessor(after)):
-        n = len(out) + 1
-        out.append(not any(branches) and any(f.holds(n) for f in funcs))
+        out.append(not any(branches) and len(out) + 1 in body)
         if not is_pre:
             continue
         word = re.match(r"\s*#\s*(\w+)", line)

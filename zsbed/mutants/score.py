@@ -44,15 +44,20 @@ CLAIM_OPTIONAL = ("check", "sites")
 
 def load_equivalent(path: Path | None = None) -> dict[str, str]:
     """id -> the claim's argument; one-line errors name the file and the entry."""
-    path = path or EQUIVALENT
+    return _claims(path or EQUIVALENT)[0]
+
+
+def _claims(path: Path) -> tuple[dict[str, str], dict[str, Sites]]:
+    """The claims' arguments and their checkable premises, from one read."""
     where = paths.show(path)
     if not path.is_file():
-        return {}
+        return {}, {}
     data = tomlfile.read(path)
     unknown = set(data) - {"equivalent"}
     if unknown:
         raise ZsbedError(f"{where}: unknown table '{sorted(unknown)[0]}' (only [[equivalent]])")
     out: dict[str, str] = {}
+    sites: dict[str, Sites] = {}
     for k, entry in enumerate(data.get("equivalent", []), 1):
         label = f"{where}: [[equivalent]] #{k}"
         if (not isinstance(entry, dict) or "id" not in entry
@@ -74,9 +79,9 @@ def load_equivalent(path: Path | None = None) -> dict[str, str]:
         if mid in out:
             raise ZsbedError(f"{label}: {mid} listed twice")
         if "sites" in entry:
-            _sites(label, mid, entry["sites"])
+            sites[mid] = _sites(label, mid, entry["sites"])
         out[mid] = "; ".join(parts)
-    return out
+    return out, sites
 
 
 @dataclass(frozen=True)
@@ -105,13 +110,7 @@ def _sites(label: str, mid: str, raw: Any) -> Sites:
 
 def load_sites(path: Path | None = None) -> dict[str, Sites]:
     """id -> the claim's checkable premise, for the claims that have one."""
-    path = path or EQUIVALENT
-    load_equivalent(path)           # the same file, checked whole first
-    if not path.is_file():
-        return {}
-    data = tomlfile.read(path)
-    return {e["id"]: _sites(f"{paths.show(path)}: [[equivalent]] #{k}", e["id"], e["sites"])
-            for k, e in enumerate(data.get("equivalent", []), 1) if "sites" in e}
+    return _claims(path or EQUIVALENT)[1]
 
 
 def series_files(patch_texts: Iterable[str]) -> list[str]:
@@ -128,6 +127,7 @@ def site_problems(tree: Path, files: list[str], sites: dict[str, Sites]) -> list
     out = []
     texts = {rel: (tree / rel).read_text(errors="replace").splitlines()
              for rel in files if C_SOURCE.search(rel) and (tree / rel).is_file()}
+    funcs = {rel: cfunc.functions(lines) for rel, lines in texts.items()}
     for mid, claim in sorted(sites.items()):
         hits = 0
         for rel, lines in texts.items():
@@ -135,7 +135,7 @@ def site_problems(tree: Path, files: list[str], sites: dict[str, Sites]) -> list
                 if not claim.pattern.search(line):
                     continue
                 hits += 1
-                func = cfunc.function_of(lines, n)
+                func = cfunc.function_at(funcs[rel], n)
                 if func not in claim.functions:
                     out.append(f"{mid}: claimed equivalent, but {rel}:{n} ({func}) matches "
                                f"its premise's pattern outside {', '.join(claim.functions)}: "
@@ -174,6 +174,7 @@ def score(src: Source, results: dict[str, dict[str, Any]], chosen: list[str],
     function, patch and operator, and the survivors."""
     final = fates(results, chosen, equivalent)
     by_id = {m.id: m for m in src.mutants}
+    funcs = {path: cfunc.functions(lines) for path, lines in src.files.items()}
     groups: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     main: list[str] = []
     race: list[str] = []
@@ -184,7 +185,7 @@ def score(src: Source, results: dict[str, dict[str, Any]], chosen: list[str],
         if m.data_race:
             continue
         groups["file"][m.path].append(f)
-        groups["function"][f"{m.path}:{cfunc.function_of(src.files[m.path], m.line)}"].append(f)
+        groups["function"][f"{m.path}:{cfunc.function_at(funcs[m.path], m.line)}"].append(f)
         groups["patch"][src.origin[m.path].get(m.line, "?")].append(f)
         groups["operator"][m.op].append(f)
     survivors = []
@@ -193,7 +194,7 @@ def score(src: Source, results: dict[str, dict[str, Any]], chosen: list[str],
         if final[mid] in ("survived", "flaky"):
             survivors.append({"id": mid, "file": m.path, "line": m.line, "op": m.op,
                               "fate": final[mid], "flaky_by": results[mid].get("flaky", []),
-                              "function": cfunc.function_of(src.files[m.path], m.line),
+                              "function": cfunc.function_at(funcs[m.path], m.line),
                               "patch": src.origin[m.path].get(m.line, "?"),
                               "data_race": m.data_race,
                               "original": m.original.strip(),
