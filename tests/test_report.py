@@ -87,3 +87,25 @@ def test_junit_on_a_full_disk_is_one_line(tmp_path: Path) -> None:
     assert proc.stdout.splitlines()[-1] == (f"ERROR {tmp_path}: the disk is full (no space left "
                                             f"on device); free some space and run again")
     assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_test_data_keeps_what_no_given_run_booted(tmp_path: Path) -> None:
+    """make test-data from UML runs keeps the x86_64 guest's saved ids, and says so."""
+    import json
+
+    from zsbed.plan.parse import Case
+    from zsbed.results import report as rep
+
+    out = tmp_path / "data"
+    out.mkdir()
+    (out / "case-ids.json").write_text(json.dumps(
+        {"plan": {"fast": ["selftests.old"], "x86-kcsan": ["selftests.k"]},
+         "scenarios": {"kcsan-free-record-race": ["fault.kcsan-free-record-race.x"]}}))
+    run = tmp_path / "run"
+    run.mkdir()
+    rep.write_cases(run, rep.RunInfo("fast", "7.3"), [Case("selftests.new", "passed", 0.1)])
+    written = rep.save_test_data([run], out)
+    data = json.loads((out / "case-ids.json").read_text())
+    assert data["plan"] == {"fast": ["selftests.new"], "x86-kcsan": ["selftests.k"]}
+    assert data["scenarios"] == {"kcsan-free-record-race": ["fault.kcsan-free-record-race.x"]}
+    assert written[0] == "case-ids.json (kept from before: x86-kcsan, kcsan-free-record-race)"

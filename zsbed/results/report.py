@@ -178,9 +178,20 @@ def save_test_data(runs: list[Path], out_dir: Path) -> list[str]:
             boot = n.removeprefix("boot.").removeprefix("dmesg.")
             if boot.startswith("fault."):
                 scenarios.setdefault(boot.split(".")[1], []).append(n)
+    # A plan or scenario none of these runs booted (the x86_64 guests' need
+    # QEMU) keeps the ids of the run that last saved it: said, not dropped.
+    kept: list[str] = []
+    old_file = out_dir / "case-ids.json"
+    if old_file.is_file():
+        old = json.loads(old_file.read_text())
+        for part, new in (("plan", plan), ("scenarios", scenarios)):
+            for name, ids in old.get(part, {}).items():
+                if name not in new:
+                    new[name] = ids
+                    kept.append(name)
     data = {"plan": plan, "scenarios": {k: sorted(v) for k, v in sorted(scenarios.items())}}
     disk.write_json(out_dir / "case-ids.json", data)
-    written = ["case-ids.json"]
+    written = ["case-ids.json" + (f" (kept from before: {', '.join(kept)})" if kept else "")]
     if console and console.is_file():
         text = console.read_text(errors="replace").replace(str(paths.REPO), "<repo>")
         disk.write_text(out_dir / "boot-default.log", text)
