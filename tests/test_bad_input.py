@@ -15,9 +15,9 @@ from typing import Callable
 import pytest
 
 from zsbed.cli import cli, preflight
-from zsbed.core import paths
+from zsbed.core import deps, paths
 from zsbed.coverage import coverage
-from zsbed.kernel import configure
+from zsbed.kernel import configure, fetch as kfetch
 from zsbed.mutants import handwritten as mutants
 from zsbed.plan import fault
 from zsbed.results import report
@@ -35,8 +35,8 @@ def bed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Fetch and deps are tripwires; work/ and results/ are in tmp_path."""
     def trip(*_: object, **__: object) -> None:
         raise Reached
-    monkeypatch.setattr(cli, "fetch", trip)
-    monkeypatch.setattr(cli.deps, "ensure", trip)
+    monkeypatch.setattr(kfetch, "fetch", trip)
+    monkeypatch.setattr(deps, "ensure", trip)
     monkeypatch.setattr(paths, "WORK", tmp_path / "work")
     monkeypatch.setattr(paths, "RESULTS", tmp_path / "results")
     monkeypatch.setattr(report, "_current", [])

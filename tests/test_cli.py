@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 
 from zsbed.cli import cli
+from zsbed.cli.args import request
+from zsbed.kernel import fetch as kfetch, prepared
 from zsbed.core.errors import ZsbedError
 
 
@@ -22,7 +24,19 @@ def test_second_run_is_refused_while_the_first_holds_the_lock(
 def test_bad_variant_fails_before_fetch_or_patch(monkeypatch: pytest.MonkeyPatch) -> None:
     def boom(*_: object) -> None:
         raise AssertionError("fetched despite a bad VARIANT=")
-    monkeypatch.setattr(cli, "fetch", boom)
+    monkeypatch.setattr(kfetch, "fetch", boom)
     args = cli.parser().parse_args(["build", "--variant", "nope"])
     with pytest.raises(ZsbedError, match=r"VARIANT=nope: no uml-config/nope.config"):
-        cli.prepare(args)
+        prepared.prepare(request(args))
+
+
+def test_output_cut_short_by_its_reader_is_no_error() -> None:
+    """make variants | head: a reader that went away is not an internal error."""
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parent.parent
+    done = subprocess.run(f"{sys.executable} -m zsbed variants | true",
+                          shell=True, cwd=repo, capture_output=True, text=True,
+                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(repo)})
+    assert "BrokenPipe" not in done.stderr and "internal error" not in done.stderr, done.stderr

@@ -12,6 +12,8 @@ from xml.etree import ElementTree
 import pytest
 
 from zsbed.cli import cli
+from zsbed.kernel import fetch as kfetch, prepared
+from zsbed.plan import boots
 from zsbed.core import deps, disk, paths
 from zsbed.coverage import coverage
 from zsbed.mutants import handwritten as mutants
@@ -47,7 +49,7 @@ def bed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[list[str]]
     monkeypatch.setattr(paths, "RESULTS", tmp_path / "results")
     monkeypatch.setattr(report, "_current", [])
     monkeypatch.setattr(report, "run_pytest", fake_pytest)
-    monkeypatch.setattr(cli, "fetch", lambda ksrc: SimpleNamespace(kernel="7.3.4 (test)"))
+    monkeypatch.setattr(kfetch, "fetch", lambda ksrc: SimpleNamespace(kernel="7.3.4 (test)"))
     # two mutants may share a patch (one with a scenario, one without)
     by_patch = {(m.patch.name, m.scenario): m for m in mutants.load()}
     failing: set[str] = set()
@@ -58,16 +60,16 @@ def bed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[list[str]]
         m = by_patch[(extra[0].name, scenario)]
         return [Case(m.caught_by[0].replace("*", "x"), "failed", None, "caught")]
 
-    def scenario_cases(args: Any, scenario: Any, results: Path, extra: tuple[Any, ...] = (),
+    def scenario_cases(req: Any, scenario: Any, results: Path, extra: tuple[Any, ...] = (),
                        wrap: Any = None) -> list[Case]:
         outcome = "failed" if scenario.name in failing else "passed"
         return caught(extra, scenario.name) + [
             Case(f"boot.fault.{scenario.name}", "passed", 0.5),
             Case(f"fault.{scenario.name}.expect.x.min", outcome, None, "x")]
 
-    monkeypatch.setattr(cli, "scenario_cases", scenario_cases)
-    monkeypatch.setattr(cli, "prepare", lambda args, extra=(): extra)
-    monkeypatch.setattr(cli, "selftest_cases",
+    monkeypatch.setattr(boots, "scenario_cases", scenario_cases)
+    monkeypatch.setattr(prepared, "prepare", lambda req, extra=(): extra)
+    monkeypatch.setattr(boots, "selftest_cases",
                         lambda prep, *a, **k: caught(prep) + [Case("kunit.zsmalloc.a", "passed", 0.1)])
 
     def main(argv: list[str]) -> Path:
@@ -212,8 +214,8 @@ def test_sharded_coverage_runs_merge_to_the_unsharded_one(
         data: Path, src: Path) -> None:
     prep = SimpleNamespace(src=src, kernel=SimpleNamespace(bdir=tmp_path),
                            selftests=[Path("gcov_collect")])
-    monkeypatch.setattr(cli, "prepare", lambda args, extra=(): prep)
-    monkeypatch.setattr(cli, "selftest_cases",
+    monkeypatch.setattr(prepared, "prepare", lambda req, extra=(): prep)
+    monkeypatch.setattr(boots, "selftest_cases",
                         lambda *a, **k: [Case("kunit.zsmalloc.a", "passed", 0.1)])
     trace = json.loads((data / "gcovr-trace.json").read_text())
 

@@ -202,8 +202,8 @@ def test_guest_variants_take_the_qemu_sizes() -> None:
 
 def test_uml_scenario_timeouts_are_not_scaled() -> None:
     """Only the accelerator scales a scenario's timeouts; UML's is 1, deep included."""
-    from zsbed.cli import cli
-    assert cli.accel_scale(build.Kernel(Path("/b/deep"), "deep")) == 1.0
+    from zsbed.plan import boots
+    assert boots.accel_scale(build.Kernel(Path("/b/deep"), "deep")) == 1.0
 
 
 def test_a_pvm_host_is_probed_once_for_every_image(tmp_path: Path,

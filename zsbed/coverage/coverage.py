@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from zsbed.core import cfunc, disk, mdtable, paths, tomlfile
-from zsbed.verdict import verdict
+from zsbed.verdict import gates, verdict
 from zsbed.core.errors import ZsbedError
 from zsbed.core.progress import say
 from zsbed.plan.program import Program
@@ -139,7 +139,7 @@ class SiteResult:
 
     def missing(self) -> list[str]:
         """Modes where the site is required but was never hit."""
-        return [m for m in self.site.modes if not self.hits.get(m)]
+        return gates.modes_never_hit(self.site.modes, self.hits)
 
 
 def load_sites(path: Path | None = None) -> list[Site]:

@@ -18,7 +18,6 @@ pairs of one shard (``shard``); ``make merge`` joins the shards' tables.
 """
 from __future__ import annotations
 
-import argparse
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ from typing import Any, Callable
 from zsbed.core import mdtable
 from zsbed.core import disk, paths, textfile, tomlfile
 from zsbed.kernel import configure, target
-from zsbed.verdict import verdict
+from zsbed.verdict import gates, verdict
 from zsbed.core.errors import ZsbedError
 from zsbed.plan.parse import Case
 from zsbed.kernel.patch import Patch
@@ -136,8 +135,7 @@ def pairs(mutants: list[Mutant]) -> list[tuple[Mutant, str]]:
     return [(m, v) for m in mutants for v in m.variants]
 
 
-def run_all(args: argparse.Namespace,
-            run_cases: Callable[[argparse.Namespace, Mutant, str, Path], list[Case]],
+def run_all(run_cases: Callable[[Mutant, str, Path], list[Case]],
             chosen: list[tuple[Mutant, str]], results: Path, repeat: int = 1) -> int:
     """Run each (mutant, variant) of ``chosen`` ``repeat`` times; print the
     table; 1 unless every run killed every mutant."""
@@ -149,7 +147,7 @@ def run_all(args: argparse.Namespace,
                 f"removes {mutant.guards}")
             out = results / f"{mutant.name}-{variant}" / (f"run{n}" if repeat > 1 else "")
             runs.append(verdict.mutant_run(mutant.caught_by,
-                                           run_cases(args, mutant, variant, out)))
+                                           run_cases(mutant, variant, out)))
         rows.append({"mutant": mutant.name, "variant": variant, "guards": mutant.guards,
                      "race": mutant.race, "verdict": verdict.repeated(runs),
                      "kills": sum(r.killed for r in runs), "runs": len(runs),
@@ -168,7 +166,7 @@ def conclude(rows: list[dict[str, Any]], results: Path) -> int:
     table = markdown(rows)
     disk.write_text(results / "mutants.md", table + "\n")
     print(table)
-    bad = [r for r in rows if r["verdict"] != "killed"]
+    bad = gates.mutants_not_killed(rows)
     repeats = sorted({r["runs"] for r in rows}) or [1]
     say(f"[mutants] {len(rows) - len(bad)} of {len(rows)} killed in every run "
         f"({'/'.join(map(str, repeats))} run{'s' if repeats != [1] else ''} each); table: "

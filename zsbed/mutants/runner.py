@@ -23,8 +23,6 @@ the score. ``verdict.mutant_fate`` decides each mutant's fate.
 """
 from __future__ import annotations
 
-import argparse
-import copy
 import hashlib
 import re
 import shutil
@@ -342,13 +340,3 @@ def run(source_digest: str, src: Source, chosen: list[mutation.Mutant], prepare:
                 + (f" by {row['catcher']} ({row['by'][0]})" if row["by"] else "")
                 + f", {row['seconds']:.0f}s; about {left / 60:.0f} min left")
     return state, results
-
-
-def prepare_with(args: argparse.Namespace,
-                 prepare_fn: Callable[[argparse.Namespace, tuple[Patch, ...]], Any]) -> Prepare:
-    """``prepare(variant, extra)`` on top of the command's arguments."""
-    def prep(variant: str, extra: tuple[Patch, ...]) -> Any:
-        vargs = copy.copy(args)
-        vargs.variant = variant
-        return prepare_fn(vargs, extra)
-    return prep

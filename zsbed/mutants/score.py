@@ -23,7 +23,7 @@ from typing import Any, Iterable
 
 from zsbed.core import cfunc, disk, mdtable, paths, tomlfile
 from zsbed.mutants import generate as mutation
-from zsbed.verdict import verdict
+from zsbed.verdict import gates, verdict
 from zsbed.core.errors import ZsbedError
 from zsbed.mutants.runner import Source, source_from_json, source_json
 from zsbed.core.progress import say
@@ -396,7 +396,7 @@ def write(out: Path, state: Path, src: Source, results: dict[str, dict[str, Any]
         say(f"[mutation] {paths.show(EQUIVALENT)}: {p}")
     if problems:
         return 1
-    if min_score is not None and (o["score"] or 0) < min_score:
+    if gates.below_min_score(o["score"], min_score):
         say(f"[mutation] score {_pct(o)} is below MIN_SCORE={min_score:g}")
         return 1
     return 0

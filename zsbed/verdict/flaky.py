@@ -1,6 +1,6 @@
 """``make flaky``'s result: per case, how often it failed over N runs.
 
-``cli.cmd_flaky`` boots; this writes ``flaky.json`` and ``flaky.md`` for
+``cli.boot_cmds.cmd_flaky`` boots; this writes ``flaky.json`` and ``flaky.md`` for
 one run, or for the shards of one merged (``make merge``), with the
 rows ``verdict.flaky_rows`` / ``verdict.merge_flaky_rows`` counted.
 """
