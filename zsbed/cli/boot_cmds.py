@@ -128,19 +128,17 @@ def cmd_variants(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("uml-test", help="build, boot UML, run KUnit and the selftests")
-    common(p)
-    p.add_argument("--timeout", type=options.positive("TIMEOUT", " of seconds"), default=None,
-                   help="per boot, seconds (default: the plan's timeouts + 30)")
-    p.add_argument("pytest_args", nargs="*", help="passed to pytest (e.g. -k zram)")
-    p.set_defaults(func=cmd_uml_test)
-    p = sub.add_parser("qemu-test", help="the same on an x86_64 guest under QEMU (KVM or TCG)")
-    common(p)
-    p.set_defaults(variant="x86-fast")
-    p.add_argument("--timeout", type=options.positive("TIMEOUT", " of seconds"), default=None,
-                   help="per boot, seconds (default: the plan's timeouts, scaled, + 30)")
-    p.add_argument("pytest_args", nargs="*", help="passed to pytest (e.g. -k zram)")
-    p.set_defaults(func=cmd_uml_test)
+    for name, what, variant, timeouts in (
+            ("uml-test", "build, boot UML, run KUnit and the selftests", "fast",
+             "the plan's timeouts + 30"),
+            ("qemu-test", "the same on an x86_64 guest under QEMU (KVM or TCG)", "x86-fast",
+             "the plan's timeouts, scaled, + 30")):
+        p = sub.add_parser(name, help=what)
+        common(p)
+        p.set_defaults(variant=variant, func=cmd_uml_test)
+        p.add_argument("--timeout", type=options.positive("TIMEOUT", " of seconds"),
+                       default=None, help=f"per boot, seconds (default: {timeouts})")
+        p.add_argument("pytest_args", nargs="*", help="passed to pytest (e.g. -k zram)")
     p = sub.add_parser("fault", help="run the fault-injection scenarios in fault/")
     common(p)
     p.set_defaults(variant=None)          # each scenario names its own
