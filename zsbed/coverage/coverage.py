@@ -153,14 +153,9 @@ def load_sites(path: Path | None = None) -> list[Site]:
     sites: list[Site] = []
     for index, entry in enumerate(entries, 1):
         at = f"{where}: site #{index}"
-        if not isinstance(entry, dict):
-            raise ZsbedError(f"{at}: must be a table")
-        unknown = set(entry) - SITE_KEYS
-        if unknown:
-            raise ZsbedError(f"{at}: unknown key '{sorted(unknown)[0]}'")
+        entry = tomlfile.table(at, entry, optional=SITE_KEYS)
         for key in sorted(SITE_KEYS - {"modes", "forced_by"}):
-            if not isinstance(entry.get(key), str) or not entry[key]:
-                raise ZsbedError(f"{at}: '{key}' must be a non-empty string")
+            tomlfile.text(at, entry, key)
         modes = entry.get("modes")
         if (not isinstance(modes, list) or not modes
                 or not all(isinstance(m, str) and m in MODES for m in modes)):

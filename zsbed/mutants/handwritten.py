@@ -61,17 +61,9 @@ def load(path: Path | None = None) -> list[Mutant]:
     mutants: list[Mutant] = []
     for index, entry in enumerate(entries, 1):
         label = f"{where}: [[mutant]] #{index}"
-        if not isinstance(entry, dict):
-            raise ZsbedError(f"{label}: must be a table")
-        unknown = set(entry) - KEYS - OPTIONAL
-        if unknown:
-            raise ZsbedError(f"{label}: unknown key '{sorted(unknown)[0]}'")
-        for key in sorted(KEYS):
-            if key not in entry:
-                raise ZsbedError(f"{label}: missing key '{key}'")
+        entry = tomlfile.table(label, entry, KEYS, OPTIONAL)
         for key in ("name", "patch", "guards"):
-            if not isinstance(entry[key], str) or not entry[key].strip():
-                raise ZsbedError(f"{label}: '{key}' must be a non-empty string")
+            tomlfile.text(label, entry, key)
         name = entry["name"]
         if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
             raise ZsbedError(f"{label}: name {name!r} must be letters, digits, '_' and '-' "
@@ -79,10 +71,7 @@ def load(path: Path | None = None) -> list[Mutant]:
         if any(m.name == name for m in mutants):
             raise ZsbedError(f"{label}: name '{name}' used twice")
         for key in ("variants", "caught_by"):
-            value = entry[key]
-            if not isinstance(value, list) or not value or not all(isinstance(v, str) and v
-                                                                   for v in value):
-                raise ZsbedError(f"{label} ({name}): '{key}' must be a non-empty list of strings")
+            tomlfile.texts(f"{label} ({name})", entry, key)
         unknown_variants = [v for v in entry["variants"] if v not in configure.variants()]
         if unknown_variants:
             raise ZsbedError(f"{label} ({name}): variants: no uml-config/"

@@ -150,10 +150,8 @@ def load(path: Path) -> Scenario:
     if not isinstance(data["workload"], list) or not data["workload"]:
         raise _fail(where, "'workload' must be a non-empty array of tables")
     for index, w in enumerate(data["workload"], 1):
-        if not isinstance(w, dict) or not isinstance(w.get("program"), str):
-            raise _fail(where, f"workload #{index}: missing key 'program'")
-        if set(w) - {"program", "args"}:
-            raise _fail(where, f"workload #{index}: unknown key '{sorted(set(w) - {'program', 'args'})[0]}'")
+        w = tomlfile.table(f"{where}: workload #{index}", w, {"program"}, {"args"})
+        tomlfile.text(f"{where}: workload #{index}", w, "program")
         workloads.append(Workload(w["program"], tuple(_words(w.get("args", []), where,
                                                              f"workload #{index}.args"))))
     expects = []
