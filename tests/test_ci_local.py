@@ -56,7 +56,7 @@ def results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_ci_local_runs_the_matrix_then_compares(results: Path) -> None:
     jobs = FakeJobs()
-    assert ci_local.run(3, [], ["KSRC=/k"], jobs) == 0
+    assert ci_local.run_matrix(3, [], ["KSRC=/k"], jobs) == 0
     makes = [" ".join(a) for a in jobs.ran]
     want = [" ".join(j.make) + " KSRC=/k" for j in matrix.expand(3)]
     assert makes[:len(want)] == want
@@ -70,7 +70,7 @@ def test_ci_local_runs_the_matrix_then_compares(results: Path) -> None:
 
 def test_ci_local_names_a_case_that_differs(results: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
-    assert ci_local.run(2, [], [], FakeJobs(fail_sharded="c")) == 1
+    assert ci_local.run_matrix(2, [], [], FakeJobs(fail_sharded="c")) == 1
     err = capsys.readouterr().err
     assert "mutants v mutants.c: sharded failed, unsharded passed" in err
     assert "FAILED: sharded and unsharded differ in 1 cases" in err
@@ -83,12 +83,12 @@ def test_ci_local_compares_with_given_whole_runs(results: Path) -> None:
         jobs([what])
         given.append((results / "latest").resolve())
     jobs.ran.clear()
-    assert ci_local.run(3, given, [], jobs) == 0
+    assert ci_local.run_matrix(3, given, [], jobs) == 0
     assert ["mutants"] not in jobs.ran
     assert not [a for a in jobs.ran if a[0] == "mutation" and not any("SHARD" in x for x in a)]
     jobs(["fault", "SHARD=1/3"])
     with pytest.raises(ZsbedError, match=r"RESULTS=.*: shard 1/3 of fault; ci-local compares"):
-        ci_local.run(3, [(results / "latest").resolve()], [], jobs)
+        ci_local.run_matrix(3, [(results / "latest").resolve()], [], jobs)
 
 
 @pytest.mark.parametrize("text, message", [("0", "N=0: must be a number of shards from 1 to 99"),

@@ -101,3 +101,12 @@ def test_only_verdict_writes_an_outcome() -> None:
     allowed = {"zsbed.results.merge": 1}
     found = {m: outcome_words(f) for m, f in modules().items() if part(m) != "verdict"}
     assert {m: len(lines) for m, lines in found.items() if lines} == allowed
+
+
+def test_no_bare_run_outside_the_machine_layer() -> None:
+    """A function's name says what it runs: only the machine layer runs a guest."""
+    for name, f in modules().items():
+        if part(name) == "machine":
+            continue
+        for node in ast.parse(f.read_text()).body:
+            assert not (isinstance(node, ast.FunctionDef) and node.name == "run"), name

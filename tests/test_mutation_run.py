@@ -122,14 +122,14 @@ def test_a_rerun_resumes_and_redoes_a_row_of_another_edit(
     src = _source()
     chosen = src.mutants[:3]
     fakes = Fakes({})
-    state, results = mutation_run.run("digest", src, chosen, fakes.prepare, fakes.boot)
+    state, results = mutation_run.run_mutants("digest", src, chosen, fakes.prepare, fakes.boot)
     assert sorted(results) == sorted(m.id for m in chosen)
     assert fakes.ran.count("kunit.fast") == 1 + 3          # the baseline, then each mutant
     kept = state / "mutants" / f"{mutation_run.safe(chosen[1].id)}.json"
     row = json.loads(kept.read_text())
     kept.write_text(json.dumps({**row, "mutated": ["something else"]}))
     fakes = Fakes({})
-    mutation_run.run("digest", src, chosen, fakes.prepare, fakes.boot)
+    mutation_run.run_mutants("digest", src, chosen, fakes.prepare, fakes.boot)
     assert fakes.ran.count("kunit.fast") == 1              # only the row of another edit
 
 

@@ -172,7 +172,7 @@ def queue_counters(text: str) -> dict[str, int]:
     return {k: queue[k] for k in bench_report.QUEUE if k in queue}
 
 
-def run(tree: Tree, series: str | None, s: Settings, out: Path, where: Target = UML) -> Path:
+def measure(tree: Tree, series: str | None, s: Settings, out: Path, where: Target = UML) -> Path:
     """Build, run the interleaved rounds, write bench.json, .md and .png in ``out``."""
     kernels = build_kernels(tree, series, where)
     machine = "UML"

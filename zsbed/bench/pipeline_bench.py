@@ -89,7 +89,7 @@ def boot_times(n: int) -> list[float]:
     return times
 
 
-def run(cold: bool, boots: int = 10) -> int:
+def measure(cold: bool, boots: int = 10) -> int:
     """Measure; print a table; write bench/pipeline.json into a new run dir."""
     out: dict[str, Any] = {}
     if cold:

@@ -80,7 +80,7 @@ def shards(text: str | None) -> int:
     return int(text)
 
 
-def run(n: int, given: list[Path], extra: list[str], runner: Runner = job_sh) -> int:
+def run_matrix(n: int, given: list[Path], extra: list[str], runner: Runner = job_sh) -> int:
     """The matrix in N shards, merged, compared with the unsharded runs."""
     given = whole_runs(given)
     jobs = matrix.expand(n)

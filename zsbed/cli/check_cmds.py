@@ -28,7 +28,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
     from zsbed.cli import lint
 
     deps.ensure()
-    return lint.run()
+    return lint.check()
 
 
 def cmd_checkpatch(args: argparse.Namespace) -> int:

@@ -24,7 +24,7 @@ def cmd_ci_local(args: argparse.Namespace) -> int:
 
     extra = ([f"KSRC={args.ksrc}"] if args.ksrc else []) + \
         ([f"SERIES={args.series}"] if args.series else [])
-    return ci_local.run(ci_local.shards(args.n), [Path(r) for r in args.results], extra)
+    return ci_local.run_matrix(ci_local.shards(args.n), [Path(r) for r in args.results], extra)
 
 
 def cmd_summary(args: argparse.Namespace) -> int:

@@ -95,7 +95,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     out = run / "bench"
     say(f"[bench] {where.name}: {s.mib} MiB per process, {s.rounds} rounds, procs "
         f"{', '.join(map(str, s.procs))}, modes {', '.join(s.modes)}")
-    bench.run(tree, args.series, s, out, where)
+    bench.measure(tree, args.series, s, out, where)
     print((out / "bench.md").read_text())
     say(f"results: {paths.show(out)}/bench.json, bench.md, bench.png")
     return 0
@@ -115,7 +115,7 @@ def cmd_peer(args: argparse.Namespace) -> int:
     shard.start(run, "peer", shard.WHOLE, ["peer"], ["peer"])
     init = build.build_guest()
     setup = next(p for p in build.build_selftests(tree.path) if p.name == "peer_setup")
-    cases = peer.run(tree, args.series, known, setup, init, run)
+    cases = peer.compare(tree, args.series, known, setup, init, run)
     report.write_cases(run, report.RunInfo(variant="peer", kernel=tree.kernel), cases)
     code = report.run_pytest(run, args.pytest_args)
     print((run / "peer" / "peer.md").read_text(), end="")
@@ -127,7 +127,7 @@ def cmd_pipeline_bench(args: argparse.Namespace) -> int:
     """Time zsbed's own pipeline against its performance targets."""
     from zsbed.bench import pipeline_bench
 
-    return pipeline_bench.run(cold=args.cold, boots=args.boots)
+    return pipeline_bench.measure(cold=args.cold, boots=args.boots)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

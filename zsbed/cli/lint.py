@@ -27,7 +27,7 @@ def flake8_options() -> list[str]:
     return out
 
 
-def run() -> int:
+def check() -> int:
     """Both checkers; 0 when both find nothing, else 1 (their findings printed)."""
     failed = []
     checks = {"mypy": [sys.executable, "-m", "mypy"],

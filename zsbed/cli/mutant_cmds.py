@@ -119,7 +119,7 @@ def cmd_mutation(args: argparse.Namespace) -> int:
             run / "mutation", state, src, results, [m.id for m in chosen if m.id in results],
             equivalent, args.min_score))
     try:
-        state, results = runner.run(base.digest, src, chosen, prep, boot)
+        state, results = runner.run_mutants(base.digest, src, chosen, prep, boot)
     finally:
         say("[mutation] restoring the tree without mutants")
         prepared.prepare(req)

@@ -311,8 +311,8 @@ def run_one(m: mutation.Mutant, src: Source, every: list[Catcher], seconds: dict
     return row
 
 
-def run(source_digest: str, src: Source, chosen: list[mutation.Mutant], prepare: Prepare,
-        boot: Boot) -> tuple[Path, dict[str, dict[str, Any]]]:
+def run_mutants(source_digest: str, src: Source, chosen: list[mutation.Mutant],
+                prepare: Prepare, boot: Boot) -> tuple[Path, dict[str, dict[str, Any]]]:
     """Run the chosen mutants not yet in the state; returns the state dir and
     every result kept there."""
     state = state_dir(source_digest)

@@ -268,8 +268,8 @@ def make_disk(path: Path) -> Path:
     return path
 
 
-def run(tree: Tree, series: str | None, known: dict[str, verdict.Known], setup: Path,
-        init: Path, results: Path) -> list[Case]:
+def compare(tree: Tree, series: str | None, known: dict[str, verdict.Known], setup: Path,
+            init: Path, results: Path) -> list[Case]:
     """Build both kernels, boot each once; the boots' own cases plus one
     verdict case per upstream case (``known``: ``load_failures()``)."""
     kernels = build_kernels(tree, series)
