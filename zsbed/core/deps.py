@@ -27,6 +27,7 @@ NEEDED: tuple[tuple[str, str], ...] = (
     ("python3-git", "py:git"),        # checkpatch's SPDX check
     ("python3-hypothesis", "py:hypothesis"),   # make unit's fuzz tests
     ("python3-yaml", "py:yaml"),      # the workflow's matrix, checked against zsbed/ci/matrix.py
+    ("python3-jinja2", "py:jinja2"),  # the HTML reports (mutation, coverage)
     ("mypy", "cmd:mypy"),             # make lint holds zsbed/ to mypy --strict
     ("python3-flake8", "py:flake8"),  # and to flake8
     ("python3-typeshed", "file:/usr/lib/python3/dist-packages/yaml-stubs/__init__.pyi"),  # its yaml stubs

@@ -19,7 +19,6 @@ merge`` runs ``report`` and ``conclude`` over the union of the shards'.
 """
 from __future__ import annotations
 
-import html
 import json
 import re
 import shutil
@@ -28,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from zsbed.core import cfunc, disk, mdtable, paths, tomlfile
+from zsbed.core import cfunc, disk, mdtable, pages, paths, tomlfile
 from zsbed.verdict import gates, verdict
 from zsbed.core.errors import ZsbedError
 from zsbed.core.progress import say
@@ -39,6 +38,7 @@ SITES = FAULT_DIR / "coverage" / "sites.toml"
 FILES = ("mm/zsmalloc.c", "drivers/block/zram/zram_drv.c", "mm/zswap.c")
 MODES = {"fallback": "coverage", "classbits": "coverage-classbits"}
 GCOV_OUT = "/dev/zsbed-out/gcov"      # where gcov_collect writes, inside the guest
+PAGE = Path(__file__).with_name("index.html.j2")     # coverage/index.html
 SITE_KEYS = {"name", "what", "file", "function", "marker", "modes", "forced_by"}
 SOURCES = "coverage-src"              # a run's copy of FILES, for make merge's report
 
@@ -342,32 +342,16 @@ def report(src: Path, boots: dict[str, list[Trace]],
 
 def index_html(results: list[SiteResult], files: Files) -> str:
     """The top page: the site table, percentages, links to each mode's report."""
-    def esc(text: str) -> str:
-        return html.escape(text, quote=True)
-
-    rows = []
-    for r in results:
-        cells = "".join(
-            f"<td class='{'bad' if m in r.missing() else ''}'>"
-            f"{r.hits.get(m, 0) if m in r.site.modes else '(' + str(r.hits.get(m, 0)) + ')'}</td>"
-            for m in MODES)
-        first = "; ".join(f"{m}: {b}" for m, b in r.first.items()) or "-"
-        rows.append(f"<tr><td title='{esc(r.site.what)}'>{esc(r.site.name)}</td>"
-                    f"<td>{esc(r.site.function)}()</td><td>{esc(r.site.file)}:{r.line}</td>"
-                    f"{cells}<td>{esc(first)}</td></tr>")
-    pct = []
-    for mode, per_file in files.items():
-        for name, p in per_file.items():
-            pct.append(f"<tr><td><a href='{mode}/index.html'>{mode}</a></td><td>{esc(name)}</td>"
-                       f"<td>{p['line_percent']:.1f}%</td><td>{p['branch_percent']:.1f}%</td></tr>")
-    return ("<!doctype html><meta charset='utf-8'><title>zsbed coverage</title>"
-            "<style>td,th{padding:2px 8px;border-bottom:1px solid #ddd}.bad{background:#f99}"
-            "</style><h1>zsbed: fallback sites of the zs_free() series</h1>"
-            "<p>Hits per lookup mode; (n): the site does not belong to that mode. "
-            "Red: required and never hit.</p><table><tr><th>site</th><th>function</th>"
-            "<th>line</th><th>fallback</th><th>classbits</th><th>first hit by</th></tr>"
-            + "".join(rows) + "</table><h2>Line and branch coverage</h2><table><tr><th>mode"
-            "</th><th>file</th><th>lines</th><th>branches</th></tr>" + "".join(pct) + "</table>\n")
+    sites = [{"name": r.site.name, "what": r.site.what, "function": r.site.function,
+              "where": f"{r.site.file}:{r.line}",
+              "cells": [{"hits": r.hits.get(m, 0), "mine": m in r.site.modes,
+                         "bad": m in r.missing()} for m in MODES],
+              "first": "; ".join(f"{m}: {b}" for m, b in r.first.items()) or "-"}
+             for r in results]
+    percent = [{"mode": mode, "file": name, "lines": p["line_percent"],
+                "branches": p["branch_percent"]}
+               for mode, per_file in files.items() for name, p in per_file.items()]
+    return pages.render(PAGE, sites=sites, percent=percent)
 
 
 def conclude(results: list[SiteResult], files: Files, out: Path) -> int:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from zsbed.core import cfunc, disk, mdtable, paths, tomlfile
+from zsbed.core import cfunc, disk, mdtable, pages, paths, tomlfile
 from zsbed.mutants import generate as mutation
 from zsbed.verdict import gates, verdict
 from zsbed.core.errors import ZsbedError
@@ -31,6 +31,7 @@ from zsbed.core.progress import say
 EQUIVALENT = paths.REPO / "fault" / "mutation" / "equivalent.toml"
 KILLED = ("killed", "timeout")
 COVERAGE_LINK = "<!-- zsbed:mutation -->"
+PAGE = Path(__file__).with_name("index.html.j2")     # index.html
 COLOURS = {"killed": "#c8f0c8", "timeout": "#c8f0c8", "survived": "#f6c0c0", "flaky": "#f6d0a0",
            "equivalent": "#e0e0e0", "not-compiled": "#f6e7a8", "data-race": "#c8dcf6"}
 
@@ -261,51 +262,32 @@ def markdown(s: dict[str, Any]) -> str:
 def page(src: Source, results: dict[str, dict[str, Any]], chosen: list[str],
          equivalent: dict[str, str], s: dict[str, Any], coverage: Path | None) -> str:
     """The series' added lines, each coloured by the fate of its mutants."""
-    def esc(x: str) -> str:
-        return html.escape(x, quote=True)
-
     final = fates(results, chosen, equivalent)
     by_line: dict[tuple[str, int], list[mutation.Mutant]] = defaultdict(list)
     for m in src.mutants:
         if m.id in final:
             by_line[(m.path, m.line)].append(m)
     worst = ("survived", "flaky", "data-race", "not-compiled", "equivalent", "timeout", "killed")
-    o = s["overall"]
-    parts = ["<!doctype html><meta charset='utf-8'><title>zsbed mutation</title>",
-             "<style>body{font-family:sans-serif}pre{margin:0}td{vertical-align:top}"
-             "table.src td{font-family:monospace;white-space:pre;padding:0 6px}"
-             ".legend span{padding:2px 8px;margin-right:4px}</style>",
-             f"<h1>zsbed mutation score: {_pct(o)}</h1>",
-             f"<p>{o['killed']} killed, {o['timeout']} timeout kills, {o['survived']} survived, "
-             f"{o['flaky']} flaky, "
-             f"{o['equivalent']} equivalent, {o['not-compiled']} not compiled, of {o['generated']} "
-             f"(data race, not scored: {s['data_race']['generated']}). "
-             f"{s['ran']} of {s['mutants_in_series']} mutants ran. "
-             "<a href='survivors.md'>survivors.md</a>, <a href='score.json'>score.json</a>"
-             + (f", <a href='{esc(str(coverage))}'>coverage</a>" if coverage else "") + "</p>",
-             "<p class='legend'>" + "".join(f"<span style='background:{c}'>{esc(k)}</span>"
-                                            for k, c in COLOURS.items())
-             + "<span>no colour: no mutant of the line ran</span></p>"]
+    files = []
     for path, lines in src.lines.items():
-        text = src.files[path]
-        parts.append(f"<h2>{esc(path)}</h2><table class='src'>")
+        rows = []
         previous = 0
         for n in lines:
-            if previous and n != previous + 1:
-                parts.append("<tr><td></td><td>...</td><td></td></tr>")
-            previous = n
             mine = by_line.get((path, n), [])
             states = ["data-race" if m.data_race and final[m.id] == "survived" else final[m.id]
                       for m in mine]
-            colour = next((COLOURS[w] for w in worst if w in states), "")
             note = "; ".join(f"{m.op}: {final[m.id]}"
                              + (f" by {results[m.id]['by'][0]}" if results[m.id].get("by") else "")
                              for m in mine)
-            style = f" style='background:{colour}'" if colour else ""
-            parts.append(f"<tr{style} title='{esc(note)}'><td>{n}</td><td>{esc(text[n - 1])}</td>"
-                         f"<td>{esc(note)}</td></tr>")
-        parts.append("</table>")
-    return "\n".join(parts) + "\n"
+            rows.append({"n": n, "text": src.files[path][n - 1], "note": note,
+                         "gap": bool(previous) and n != previous + 1,
+                         "colour": next((COLOURS[w] for w in worst if w in states), "")})
+            previous = n
+        files.append({"path": path, "lines": rows})
+    return pages.render(PAGE, score=_pct(s["overall"]), o=s["overall"],
+                        data_race=s["data_race"]["generated"], ran=s["ran"],
+                        in_series=s["mutants_in_series"], colours=list(COLOURS.items()),
+                        coverage=str(coverage) if coverage else "", files=files)
 
 
 def merge(shards: list[Path], out: Path) -> int:
