@@ -18,8 +18,8 @@ def test_the_coverage_page_escapes_site_text_and_marks_what_was_never_hit() -> N
     site = coverage.load_sites()[0]
     r = coverage.SiteResult(site, line=7)
     r.first = {"fallback": "fault.<x>"}
-    page = coverage.index_html([r], {"fallback": {"mm/<z>.c": {"line_percent": 50.0,
-                                                                "branch_percent": 25.0}}})
+    percent = {"line_percent": 50.0, "branch_percent": 25.0}
+    page = coverage.index_html([r], {"fallback": {"mm/<z>.c": percent}})
     assert "fault.&lt;x&gt;" in page and "mm/&lt;z&gt;.c" in page and "<x>" not in page
     assert page.count("class='bad'") == len(site.modes)         # no hits at all
     assert "50.0%" in page and "25.0%" in page
