@@ -94,7 +94,7 @@ def test_missing_samples_are_skipped_and_counted(tmp_path: Path) -> None:
     assert ("exit", 1, "fallback/classbits") not in r
     md = br.markdown(data)
     assert "| munmap | 1 | 100.0 (99.0–101.0) | 50.0 (49.5–50.5) | 20.0 (19.8–20.2) [n=2] |" in md
-    assert "| 5.00x (5.00–5.00) [n=2] |" in md
+    assert "| 5.00x [5.00–5.00] faster [n=2] |" in md
     assert "| exit | 1 | 100.0 (99.0–101.0) | – | 20.0 (19.8–20.2) | – | – | 5.00x" in md
     assert "32 of 36 runs have a sample." in md
     data["failed_boots"] = ["r1.classbits"]       # bench.py's extra key
@@ -117,13 +117,13 @@ def test_markdown_tables() -> None:
     assert ("| mode | procs | fallback ms | classbits ms | deferred ms | classbits vs fallback "
             "| deferred vs classbits | deferred vs fallback |") in md
     assert ("| munmap | 1 | 100.0 (99.0–101.0) | 50.0 (49.5–50.5) | 20.0 (19.8–20.2) "
-            "| 2.00x (2.00–2.00) | 2.50x (2.50–2.50) | 5.00x (5.00–5.00) |") in md
+            "| 2.00x [2.00–2.00] faster | 2.50x [2.50–2.50] faster | 5.00x [5.00–5.00] faster |") in md
     assert "| exit | 2 | 200.0 (100.0–400.0) | 250.0 (50.0–300.0) |" in md
-    assert "| 1.33x (0.80–2.00) |" in md
+    assert "| 1.33x [0.80–2.00] no difference |" in md
     tables = md.split("Table ")
     assert "| munmap | 1 | 110.0 (109.0–111.0) | 60.0 (59.5–60.5) | 30.0 (29.8–30.2) |" in tables[2]
     assert "| munmap | 2 | 400.0 (396.0–404.0) |" in tables[3] and "deferred/fallback" in tables[3]
-    assert "| 0.20x (0.20–0.20) |" in tables[3]
+    assert "| 0.20x [0.20–0.20] |" in tables[3]
     assert "- exit, 2 procs, fallback: release_ms spread 150%" in md
 
 

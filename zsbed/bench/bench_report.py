@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from zsbed.bench import stats as bstats
 from zsbed.core import disk, paths
 from zsbed.core.errors import ZsbedError
 
@@ -99,10 +100,22 @@ def ratios(data: dict[str, Any], metric: str = "release_ms",
 
     Rounds missing either kernel (or with b at 0) are skipped.
     """
+    return {k: stats(v) for k, v in round_ratios(data, metric, pairs).items()}
+
+
+def intervals(data: dict[str, Any], metric: str = "release_ms",
+              pairs: tuple[str, ...] = SPEEDUPS) -> dict[Key, bstats.Interval]:
+    """The same ratios' medians with their bootstrap intervals over rounds."""
+    return {k: bstats.median_interval(v) for k, v in round_ratios(data, metric, pairs).items()}
+
+
+def round_ratios(data: dict[str, Any], metric: str,
+                 pairs: tuple[str, ...]) -> dict[Key, list[float]]:
+    """(mode, procs, "a/b") -> metric(a) / metric(b) of each round that has both."""
     run = {(s["mode"], s["procs"], s["kernel"], s["round"]): float(s[metric])
            for s in data["samples"]}
     rounds = sorted({s["round"] for s in data["samples"]})
-    out: dict[Key, Stat] = {}
+    out: dict[Key, list[float]] = {}
     for mode in data["modes"]:
         for procs in data["procs"]:
             for pair in pairs:
@@ -110,7 +123,7 @@ def ratios(data: dict[str, Any], metric: str = "release_ms",
                 vals = [run[mode, procs, a, r] / run[mode, procs, b, r] for r in rounds
                         if (mode, procs, a, r) in run and run.get((mode, procs, b, r), 0) > 0]
                 if vals:
-                    out[mode, procs, pair] = stats(vals)
+                    out[mode, procs, pair] = vals
     return out
 
 
@@ -139,6 +152,15 @@ def _cell(st: Stat | None, rounds: int, fmt: str, unit: str = "") -> str:
         return "–"
     text = f"{st.median:{fmt}}{unit} ({st.lo:{fmt}}–{st.hi:{fmt}})"
     return text if st.n >= rounds else f"{text} [n={st.n}]"
+
+
+def _ratio_cell(iv: bstats.Interval | None, rounds: int, word: bool) -> str:
+    """A ratio: median [interval], and (``word``) what it may claim."""
+    if iv is None:
+        return "–"
+    text = f"{iv.median:.2f}x [{iv.lo:.2f}–{iv.hi:.2f}]"
+    text += f" {bstats.speedup_word(iv)}" if word else ""
+    return text if iv.n >= rounds else f"{text} [n={iv.n}]"
 
 
 def _table(title: str, head: list[str], rows: list[list[str]]) -> list[str]:
@@ -189,11 +211,12 @@ def markdown(data: dict[str, Any]) -> str:
 
     def table(title: str, metric: str, pairs: dict[str, str]) -> list[str]:
         """pairs: "a/b" ratio -> its column header."""
-        rat = ratios(data, metric, tuple(pairs))
+        rat = intervals(data, metric, tuple(pairs))
         head = ["mode", "procs", *(f"{k} ms" for k in kernels), *pairs.values()]
         rows = [[mode, str(procs),
                  *(_cell(found.get((mode, procs, k), {}).get(metric), n, ".1f") for k in kernels),
-                 *(_cell(rat.get((mode, procs, p)), n, ".2f", "x") for p in pairs)]
+                 *(_ratio_cell(rat.get((mode, procs, p)), n, metric == "release_ms")
+                   for p in pairs)]
                 for mode in data["modes"] for procs in data["procs"]]
         return _table(title, head, rows)
 
@@ -210,7 +233,9 @@ def markdown(data: dict[str, Any]) -> str:
            if data.get("failed_boots") else "."), "",
         "ms cells: median (min–max) over rounds; release time is the median over the "
         "processes of a run. `B vs A` is A's time / B's time within each round, then "
-        "median (min–max) over rounds (not a ratio of medians); >1x means B is faster. "
+        f"the median over rounds (not a ratio of medians) [its {bstats.LEVEL:.0%} bootstrap "
+        "interval over rounds]; >1x means B is faster, and a ratio whose interval holds "
+        "1x is no difference. "
         "[n=k]: only k rounds have a sample (failed runs are skipped).", "",
         *table("Table 1: release time (munmap, or process exit) per process, ms",
                "release_ms", pairs),
