@@ -43,7 +43,8 @@ help:
 	@echo "                  MIN_SCORE=pct, MUTANT=file:line[:op:n], REPORT=1: score what is kept,"
 	@echo "                  no boots); results/latest/mutation/"
 	@echo "  make flaky      boot the plan (fast, deep) and every scenario N times (N=20) on the"
-	@echo "                  unmutated series: every case must fail 0 of N (VARIANTS=, SCENARIO=)"
+	@echo "                  unmutated series: every case must fail 0 of N (VARIANTS=, SCENARIO=;"
+	@echo "                  KUNIT=1: KUnit-only boots of VARIANTS=, no selftests or scenarios)"
 	@echo "  make test-data  refresh tests/data from real runs (RESULTS=\"results/a results/b\")"
 	@echo "  make coverage   gcov of zsmalloc/zram/zswap over KUnit, selftests and every scenario,"
 	@echo "                  both lookup modes; fails if a fallback site was never hit"
@@ -110,7 +111,7 @@ fault:
 flaky:
 	@$(ZSBED) flaky $(if $(N),--n=$(N)) $(if $(VARIANTS),--variants=$(VARIANTS)) \
 		$(if $(SCENARIO),--scenario=$(SCENARIO)) $(if $(KSRC),--ksrc=$(KSRC)) \
-		$(if $(SERIES),--series=$(SERIES)) $(SHARDOPT)
+		$(if $(SERIES),--series=$(SERIES)) $(if $(KUNIT),--kunit) $(SHARDOPT)
 
 mutants:
 	@ZSBED_ACCEL=$(ACCEL) $(ZSBED) mutants $(OPTS) $(if $(MUTANT),--mutant=$(MUTANT)) \

@@ -86,7 +86,10 @@ def cmd_flaky(args: argparse.Namespace) -> int:
 
     split = shard.parse(args.shard)
     variants = [v for v in (args.variants or "fast,deep").split(",") if v]
-    every = fault.scenarios(args.scenario) if args.scenario else fault.scenarios()
+    if args.kunit and args.scenario:
+        raise ZsbedError(f"KUNIT=1 boots KUnit only: SCENARIO={args.scenario} does not go with it")
+    every = [] if args.kunit else \
+        fault.scenarios(args.scenario) if args.scenario else fault.scenarios()
     plan_variants = [] if args.scenario else variants
     preflight.check(args, {s.variant for s in every} | set(plan_variants), every, plan_variants)
     whole = [f"main:{v}" for v in plan_variants] + [s.name for s in every]
@@ -100,9 +103,12 @@ def cmd_flaky(args: argparse.Namespace) -> int:
     for n in range(1, args.n + 1):
         cases: list[Case] = []
         for variant in plans:
-            say(f"[flaky] run {n} of {args.n}: the plan ({variant})")
-            cases += boots.selftest_cases(prepared.prepare(req.at(variant)), variant,
-                                          run / f"run{n}" / variant, None)
+            say(f"[flaky] run {n} of {args.n}: {'KUnit' if args.kunit else 'the plan'} "
+                f"({variant})")
+            prep = prepared.prepare(req.at(variant))
+            out = run / f"run{n}" / variant
+            cases += boots.kunit_boot(prep, variant, out) if args.kunit else \
+                boots.selftest_cases(prep, variant, out, None)
         for scenario in sorted(chosen, key=lambda s: s.variant):
             say(f"[flaky] run {n} of {args.n}: {scenario.name}")
             cases += boots.scenario_cases(req.at(None), scenario, run / f"run{n}" / "fault")
@@ -156,6 +162,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--variants", default=None, help="plan variants, comma-separated "
                    "(default fast,deep)")
     p.add_argument("--scenario", default=None, help="only this scenario (no plan)")
+    p.add_argument("--kunit", action="store_true",
+                   help="KUnit-only boots of the variants: no selftests, no scenarios")
     sharded(p)
     p.set_defaults(func=cmd_flaky)
     p = sub.add_parser("build", help="fetch, patch, configure and build only")
