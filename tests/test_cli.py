@@ -40,3 +40,25 @@ def test_output_cut_short_by_its_reader_is_no_error() -> None:
                           shell=True, cwd=repo, capture_output=True, text=True,
                           env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(repo)})
     assert "BrokenPipe" not in done.stderr and "internal error" not in done.stderr, done.stderr
+
+
+def test_a_command_cut_short_by_a_closed_pipe_is_not_a_success() -> None:
+    """Output larger than the pipe's buffer breaks the pipe while the command
+    still runs: it did not finish, so it exits 128 + SIGPIPE, not 0."""
+    import subprocess
+
+    repo = Path(__file__).resolve().parent.parent
+    script = ("import sys\n"
+              "from zsbed.cli import boot_cmds, cli\n"
+              "def big(args):\n"
+              "    for _ in range(100000):\n"
+              "        print('x' * 80)\n"
+              "    return 0\n"
+              "boot_cmds.cmd_variants = big\n"
+              "sys.exit(cli.main(['variants']))\n")
+    done = subprocess.run(["bash", "-c", 'python3 -c "$0" | head -c 1 >/dev/null; '
+                           'echo "${PIPESTATUS[0]}"', script],
+                          cwd=repo, capture_output=True, text=True, timeout=60,
+                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(repo)})
+    assert done.stdout.strip() == "141", (done.stdout, done.stderr)
+    assert "BrokenPipe" not in done.stderr and "internal error" not in done.stderr

@@ -273,3 +273,31 @@ def test_junit_of_real_pytest_output_merges(tmp_path: Path, data: Path,
     assert {k: suite.get(k) for k in merge.COUNTS} == {"tests": "8", "failures": "2",
                                                        "errors": "2", "skipped": "2"}
     assert root.get("tests") == "8" and suite.get("time") == "0.132"
+
+
+def test_each_command_asks_for_the_kernel_it_did_before_the_split(
+        bed: Callable[[list[str]], Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Which variant and target each boot's kernel is prepared for: fault
+    without VARIANT= lets each scenario name its own, flaky's scenarios run
+    on UML, mutants and coverage ask for their variants."""
+    asked: list[tuple[str, str | None, str]] = []
+    real = boots.scenario_cases
+    monkeypatch.setattr(prepared, "prepare",
+                        lambda req, extra=(): asked.append(("prepare", req.variant, req.target))
+                        or extra)
+
+    def scenario_cases(req: Any, scenario: Any, results: Path, extra: Any = (),
+                       wrap: Any = None) -> list[Case]:
+        asked.append((scenario.name, req.variant, req.target))
+        return real(req, scenario, results, extra, wrap)
+
+    monkeypatch.setattr(boots, "scenario_cases", scenario_cases)
+    bed(["fault", "--scenario", "alloc-failures"])
+    assert asked == [("alloc-failures", None, "uml")]
+    asked.clear()
+    bed(["fault", "--scenario", "alloc-failures", "--variant", "classbits"])
+    assert asked == [("alloc-failures", "classbits", "uml")]
+    asked.clear()
+    bed(["flaky", "--n", "1", "--variants", "deep", "--shard", "1/1"])
+    assert asked[0] == ("prepare", "deep", "uml")
+    assert {a[1:] for a in asked[1:]} == {(None, "uml")}

@@ -73,7 +73,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("summary", help="a results directory as Markdown (CI's step summary)")
     p.add_argument("results", nargs="?", default=None, help="default: results/latest")
     p.set_defaults(func=cmd_summary)
-    p = sub.add_parser("ci-container", help="one job of the workflow in a container "
+    p = sub.add_parser("ci-container", help="one job of the GitHub workflow in a container "
                        "made like GitHub's (Debian 12, noexec /dev/shm)")
     p.add_argument("--job", default="uml-test-fast", help="the job's id (a matrix entry's id)")
     p.add_argument("--rev", default="HEAD", help="the commit to check out (default HEAD)")

@@ -76,14 +76,15 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _interrupt)
+    done: list[int] = []                 # the command's code, once it returned
     try:
         args = parser().parse_args(argv)
         options.check(args)
         held = _lock_tree() if args.command in EXCLUSIVE else None
         try:
-            code = int(args.func(args))
+            done.append(int(args.func(args)))
             sys.stdout.flush()           # a closed pipe shows here, not at exit
-            return code
+            return done[0]
         finally:
             if held:
                 held.close()
@@ -91,9 +92,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"zsbed: error: {crash.oneline(str(exc), 1000)}", file=sys.stderr)
         return 2
     except BrokenPipeError:
-        # the reader of the output (head, less) went away: no error of ours
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+        # The reader of the output (head, less) went away. After the command
+        # returned, its code stands; before, it did not finish: 128 + SIGPIPE.
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+        return done[0] if done else 128 + signal.SIGPIPE
     except KeyboardInterrupt:
         print("zsbed: interrupted; no UML or QEMU guest left running, partial results kept; "
               "the next run redoes what was cut short", file=sys.stderr)

@@ -5,10 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from zsbed.core import deps
+
 
 def render(template: Path, **values: Any) -> str:
     """``template`` (a file) filled with ``values``, autoescaped."""
-    import jinja2          # a package zsbed installs (core/deps.py): not at import time
+    deps.ensure()          # python3-jinja2 is one of them (make merge runs on a bare image)
+    import jinja2
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(template.parent),
                              autoescape=True, undefined=jinja2.StrictUndefined,
