@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from zsbed.bench import stats as bstats
-from zsbed.core import disk, paths
+from zsbed.core import disk, mdtable, paths
 from zsbed.core.errors import ZsbedError
 
 METRICS = ("release_ms", "drain_ms", "cpu_ms")
@@ -164,9 +164,7 @@ def _ratio_cell(iv: bstats.Interval | None, rounds: int, word: bool) -> str:
 
 
 def _table(title: str, head: list[str], rows: list[list[str]]) -> list[str]:
-    lines = [title, "", "| " + " | ".join(head) + " |",
-             "|" + "|".join("---" if i < 2 else "--:" for i in range(len(head))) + "|"]
-    return lines + ["| " + " | ".join(r) + " |" for r in rows] + [""]
+    return [title, "", *mdtable.table(head, rows, right=range(2, len(head))), ""]
 
 
 QUEUE = ("queued", "fallback_full", "fallback_contended")
