@@ -7,6 +7,8 @@ These are the inputs of the README's "Bad input" table, run through
 from __future__ import annotations
 
 import errno
+import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -14,7 +16,7 @@ from typing import Callable
 
 import pytest
 
-from zsbed.cli import cli, preflight
+from zsbed.cli import cli, preflight, reference
 from zsbed.core import deps, paths
 from zsbed.coverage import coverage
 from zsbed.kernel import configure, fetch as kfetch
@@ -49,6 +51,12 @@ def one_line_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
     assert code == 2, err
     assert err.startswith("zsbed: error: ") and err.count("\n") == 1, err
     assert "Traceback" not in err
+    # make reference collects every case's line for docs/bad-input.md
+    rows = os.environ.get(reference.BAD_INPUT_ROWS)
+    if rows:
+        with open(rows, "a") as f:
+            f.write(json.dumps({"test": os.environ.get("PYTEST_CURRENT_TEST", "?"),
+                                "argv": argv, "line": err.strip()}) + "\n")
     return err.removeprefix("zsbed: error: ").strip()
 
 

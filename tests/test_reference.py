@@ -39,3 +39,8 @@ def test_help_lines_join_continuations() -> None:
     makefile = ('\t@echo "  make a   first"\n\t@echo "                  second"\n'
                 '\t@echo\n\t@echo "  make b   one \\"q\\""\n')
     assert reference.help_lines(makefile) == {"a": "first second", "b": 'one "q"'}
+
+
+def test_the_bad_input_table_is_current() -> None:
+    # after a change to a bad-input message or case: make reference
+    assert reference.BAD_INPUT.read_text() == reference.bad_input_page(reference.bad_input_rows())
